@@ -1,0 +1,131 @@
+package io.keyward.policy;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.io.StringReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import tools.jackson.core.JacksonException;
+import tools.jackson.core.JsonParser;
+import tools.jackson.core.JsonToken;
+import tools.jackson.core.TokenStreamLocation;
+import tools.jackson.dataformat.yaml.YAMLMapper;
+
+/**
+ * Reads one YAML document into {@link YamlNode}s that keep their file:line:column.
+ * Duplicate keys are problems, not silently merged.
+ */
+public final class YamlLoader {
+
+    private static final YAMLMapper MAPPER = YAMLMapper.builder().build();
+
+    private YamlLoader() {}
+
+    /** Reads a file; a missing, unreadable or malformed file is a {@link ConfigException}. */
+    public static YamlNode load(Path file) throws ConfigException {
+        String name = file.toString();
+        String text;
+        try {
+            text = Files.readString(file, StandardCharsets.UTF_8);
+        } catch (NoSuchFileException e) {
+            throw single(name, "file not found", "check the path, or create it from the example in config/");
+        } catch (IOException e) {
+            throw single(name, "cannot read the file: " + e.getClass().getSimpleName(), "check its permissions");
+        }
+        return parse(name, text);
+    }
+
+    /** Parses text that came from {@code name} (used in messages). */
+    public static YamlNode parse(String name, String text) throws ConfigException {
+        Problems problems = new Problems();
+        YamlNode root;
+        try (Reader reader = new StringReader(text);
+             JsonParser parser = MAPPER.createParser(reader)) {
+            JsonToken first = parser.nextToken();
+            if (first == null) {
+                throw single(name, "the file is empty", "write at least the required settings");
+            }
+            root = read(parser, name, problems);
+        } catch (JacksonException e) {
+            TokenStreamLocation at = e.getLocation();
+            int line = at == null ? 1 : Math.max(1, at.getLineNr());
+            int col = at == null ? 1 : Math.max(1, at.getColumnNr());
+            String why = e.getOriginalMessage();
+            throw new ConfigException(List.of(new Problem(new YamlNode.Mark(name, line, col),
+                    "not valid YAML: " + firstLine(why), "fix the indentation or quoting here")));
+        } catch (IOException e) {
+            throw single(name, "cannot read: " + e.getClass().getSimpleName(), null);
+        }
+        problems.throwIfAny();
+        return root;
+    }
+
+    private static YamlNode read(JsonParser p, String file, Problems problems) {
+        YamlNode.Mark mark = mark(p, file);
+        JsonToken t = p.currentToken();
+        switch (t) {
+            case START_OBJECT -> {
+                Map<String, YamlNode.Key> keys = new LinkedHashMap<>();
+                Map<String, YamlNode> values = new LinkedHashMap<>();
+                while (p.nextToken() == JsonToken.PROPERTY_NAME) {
+                    String key = p.currentName();
+                    YamlNode.Mark keyMark = mark(p, file);
+                    p.nextToken();
+                    YamlNode value = read(p, file, problems);
+                    if (keys.containsKey(key)) {
+                        problems.add(keyMark, "'" + key + "' is given twice (first at line "
+                                + keys.get(key).mark().line() + ")", "keep one of them");
+                        continue;
+                    }
+                    keys.put(key, new YamlNode.Key(key, keyMark));
+                    values.put(key, value);
+                }
+                return new YamlNode.Mapping(mark, keys, values);
+            }
+            case START_ARRAY -> {
+                List<YamlNode> items = new ArrayList<>();
+                while (p.nextToken() != JsonToken.END_ARRAY) {
+                    items.add(read(p, file, problems));
+                }
+                return new YamlNode.Sequence(mark, items);
+            }
+            case VALUE_STRING -> {
+                return new YamlNode.Scalar(mark, p.getString(), YamlNode.Scalar.Type.STRING);
+            }
+            case VALUE_NUMBER_INT, VALUE_NUMBER_FLOAT -> {
+                return new YamlNode.Scalar(mark, p.getString(), YamlNode.Scalar.Type.NUMBER);
+            }
+            case VALUE_TRUE, VALUE_FALSE -> {
+                return new YamlNode.Scalar(mark, p.getString(), YamlNode.Scalar.Type.BOOLEAN);
+            }
+            case VALUE_NULL -> {
+                return new YamlNode.Scalar(mark, null, YamlNode.Scalar.Type.NULL);
+            }
+            default -> {
+                problems.add(mark, "unsupported YAML here (" + t + ")", "use plain mappings, lists and scalars");
+                return new YamlNode.Scalar(mark, null, YamlNode.Scalar.Type.NULL);
+            }
+        }
+    }
+
+    private static YamlNode.Mark mark(JsonParser p, String file) {
+        TokenStreamLocation at = p.currentTokenLocation();
+        return new YamlNode.Mark(file, Math.max(1, at.getLineNr()), Math.max(1, at.getColumnNr()));
+    }
+
+    private static ConfigException single(String file, String message, String fix) {
+        return new ConfigException(List.of(new Problem(new YamlNode.Mark(file, 1, 1), message, fix)));
+    }
+
+    private static String firstLine(String s) {
+        if (s == null) return "parse error";
+        int nl = s.indexOf('\n');
+        return nl < 0 ? s : s.substring(0, nl);
+    }
+}

@@ -1,0 +1,46 @@
+package io.keyward.rotation;
+
+import java.util.regex.Pattern;
+
+/** A secret's place in a KV mount: {@code mount} (like "secret") and {@code path} below it. */
+public record SecretPath(String mount, String path) {
+
+    private static final Pattern SEGMENT = Pattern.compile("[A-Za-z0-9._@+=,-]+");
+
+    public SecretPath {
+        mount = clean(mount, "mount", false);
+        path = clean(path, "path", true);
+    }
+
+    public static SecretPath of(String mount, String path) {
+        return new SecretPath(mount, path);
+    }
+
+    /** A path below this one: {@code secret/app} + "db" is {@code secret/app/db}. */
+    public SecretPath child(String name) {
+        return new SecretPath(mount, path.isEmpty() ? name : path + "/" + name);
+    }
+
+    @Override
+    public String toString() {
+        return path.isEmpty() ? mount : mount + "/" + path;
+    }
+
+    private static String clean(String s, String what, boolean mayBeEmpty) {
+        if (s == null) throw new IllegalArgumentException("secret " + what + " is missing");
+        String t = s.strip();
+        while (t.startsWith("/")) t = t.substring(1);
+        while (t.endsWith("/")) t = t.substring(0, t.length() - 1);
+        if (t.isEmpty()) {
+            if (mayBeEmpty) return t;
+            throw new IllegalArgumentException("secret " + what + " is empty");
+        }
+        for (String seg : t.split("/", -1)) {
+            if (seg.isEmpty() || seg.equals(".") || seg.equals("..") || !SEGMENT.matcher(seg).matches()) {
+                throw new IllegalArgumentException("secret " + what + " '" + s + "' has a bad segment '" + seg
+                        + "': use letters, digits and . _ - @ + = , between single slashes");
+            }
+        }
+        return t;
+    }
+}
