@@ -1,0 +1,120 @@
+package io.keyward.vault;
+
+import io.github.jopenlibs.vault.Vault;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import tools.jackson.databind.JsonNode;
+
+/** Obtains a token by the configured method. Credentials are read from their files on every call. */
+final class Login {
+
+    private final VaultAuth auth;
+    private final Transport transport;
+    private final Clock clock;
+
+    Login(VaultAuth auth, Transport transport, Clock clock) {
+        this.auth = auth;
+        this.transport = transport;
+        this.clock = clock;
+    }
+
+    String method() {
+        return auth.method();
+    }
+
+    String loginPath() {
+        if (auth instanceof VaultAuth.AppRole a) return "auth/" + a.mount() + "/login";
+        if (auth instanceof VaultAuth.Kubernetes k) return "auth/" + k.mount() + "/login";
+        if (auth instanceof VaultAuth.Cert c) return "auth/" + c.mount() + "/login";
+        return "auth/token/lookup-self";
+    }
+
+    TokenState login() throws VaultAccessException {
+        String path = loginPath();
+        if (auth instanceof VaultAuth.AppRole a) {
+            String roleId = readCredential(a.roleIdFile(), "AppRole role_id file", path);
+            String secretId = readCredential(a.secretIdFile(), "AppRole secret_id file", path);
+            Transport.Reply r = transport.auth(transport.driver(null), "login", path,
+                    x -> x.loginByAppRole(a.mount(), roleId, secretId), List.of(roleId, secretId));
+            return fromAuth(r, path);
+        }
+        if (auth instanceof VaultAuth.Kubernetes k) {
+            String jwt = readCredential(k.jwtFile(), "Kubernetes service-account token file", path);
+            Transport.Reply r = transport.auth(transport.driver(null), "login", path,
+                    x -> x.loginByKubernetes(k.role(), jwt, k.mount()), List.of(jwt));
+            return fromAuth(r, path);
+        }
+        if (auth instanceof VaultAuth.Cert c) {
+            Transport.Reply r = transport.auth(transport.driver(null), "login", path,
+                    x -> x.loginByCert(c.mount()), List.of());
+            return fromAuth(r, path);
+        }
+        VaultAuth.Token t = (VaultAuth.Token) auth;
+        String token = t.file().isPresent() ? readCredential(t.file().get(), "token file", path)
+                : t.token().orElseThrow();
+        return lookup(token, true);
+    }
+
+    /** Looks a token up (lookup-self) to learn its accessor, TTL and renewability. */
+    TokenState lookup(String token, boolean viaLogin) throws VaultAccessException {
+        String path = "auth/token/lookup-self";
+        Vault v = transport.driver(token);
+        Transport.Reply r = transport.get(v, "token lookup", path);
+        if (!r.ok()) {
+            throw transport.failure("token lookup", path, r, List.of(token));
+        }
+        JsonNode d = r.body().path("data");
+        return new TokenState(token, d.path("accessor").asString(""),
+                Duration.ofSeconds(d.path("ttl").asLong(0)), d.path("renewable").asBoolean(false),
+                clock.instant(), viaLogin);
+    }
+
+    /** Renews the token in place; returns the new state. */
+    TokenState renew(TokenState current, Duration increment) throws VaultAccessException {
+        String path = "auth/token/renew-self";
+        Vault v = transport.driver(current.token());
+        Transport.Reply r = transport.post(v, "token renewal", path,
+                Map.of("increment", increment.toSeconds() + "s"), List.of(current.token()));
+        if (!r.ok()) {
+            throw transport.failure("token renewal", path, r, List.of(current.token()));
+        }
+        JsonNode a = r.body().path("auth");
+        return current.renewed(Duration.ofSeconds(a.path("lease_duration").asLong(0)), clock.instant());
+    }
+
+    private TokenState fromAuth(Transport.Reply r, String path) throws VaultAccessException {
+        JsonNode a = r.body().path("auth");
+        String token = a.path("client_token").asString("");
+        if (token.isEmpty()) {
+            throw new VaultAccessException("login", transport.address(), path, r.status(),
+                    "the answer carried no client token", false, null);
+        }
+        return new TokenState(token, a.path("accessor").asString(""),
+                Duration.ofSeconds(a.path("lease_duration").asLong(0)), a.path("renewable").asBoolean(false),
+                clock.instant(), true);
+    }
+
+    private String readCredential(Path file, String what, String path) throws VaultAccessException {
+        try {
+            String s = Files.readString(file, StandardCharsets.UTF_8).strip();
+            if (s.isEmpty()) {
+                throw new VaultAccessException("login", transport.address(), path, 0,
+                        "the " + what + " " + file + " is empty", false, null);
+            }
+            return s;
+        } catch (NoSuchFileException e) {
+            throw new VaultAccessException("login", transport.address(), path, 0,
+                    "the " + what + " " + file + " does not exist", false, null);
+        } catch (IOException e) {
+            throw new VaultAccessException("login", transport.address(), path, 0,
+                    "cannot read the " + what + " " + file + " (" + e.getClass().getSimpleName() + ")", false, null);
+        }
+    }
+}

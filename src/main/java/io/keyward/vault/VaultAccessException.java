@@ -1,0 +1,47 @@
+package io.keyward.vault;
+
+import io.keyward.rotation.StoreException;
+
+/**
+ * A Vault call failed. The message names the operation, the address, the path, the HTTP status
+ * and Vault's own error text; it never holds a token or a secret value.
+ */
+public final class VaultAccessException extends StoreException {
+
+    private final String operation;
+    private final String path;
+    private final int status;
+    private final boolean retryable;
+
+    VaultAccessException(String operation, String address, String path, int status, String detail,
+                         boolean retryable, Throwable cause) {
+        super("Vault " + operation + " of " + path + " at " + address + " failed: "
+                + (status > 0 ? "HTTP " + status + (detail.isEmpty() ? "" : ": " + detail) : detail), cause);
+        this.operation = operation;
+        this.path = path;
+        this.status = status;
+        this.retryable = retryable;
+    }
+
+    public String operation() {
+        return operation;
+    }
+
+    public String path() {
+        return path;
+    }
+
+    /** The HTTP status, or 0 when Vault could not be reached at all. */
+    public int status() {
+        return status;
+    }
+
+    /** True for failures that may pass when repeated: unreachable, timeouts, 412, 429, 5xx. */
+    public boolean retryable() {
+        return retryable;
+    }
+
+    public boolean denied() {
+        return status == 403 || status == 401;
+    }
+}

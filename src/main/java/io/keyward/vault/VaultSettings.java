@@ -1,0 +1,63 @@
+package io.keyward.vault;
+
+import io.keyward.rotation.Retrier;
+import java.net.URI;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Optional;
+
+/** Everything needed to reach and log in to Vault. */
+public record VaultSettings(
+        URI address,
+        Optional<String> namespace,
+        VaultAuth auth,
+        TlsSettings tls,
+        Duration connectTimeout,
+        Duration requestTimeout,
+        Retrier.Backoff retry) {
+
+    public VaultSettings {
+        Objects.requireNonNull(address, "address");
+        String scheme = address.getScheme();
+        if (!"http".equals(scheme) && !"https".equals(scheme) || address.getHost() == null) {
+            throw new IllegalArgumentException("Vault address '" + address + "' must be http(s)://host[:port]");
+        }
+        String a = address.toString();
+        if (a.endsWith("/")) address = URI.create(a.substring(0, a.length() - 1));
+        Objects.requireNonNull(namespace, "namespace");
+        Objects.requireNonNull(auth, "auth");
+        Objects.requireNonNull(tls, "tls");
+        requirePositive(connectTimeout, "connect timeout");
+        requirePositive(requestTimeout, "request timeout");
+        Objects.requireNonNull(retry, "retry");
+    }
+
+    /** Sensible defaults around an address and an auth method. */
+    public static VaultSettings of(URI address, VaultAuth auth) {
+        return new VaultSettings(address, Optional.empty(), auth, TlsSettings.defaults(),
+                Duration.ofSeconds(5), Duration.ofSeconds(30),
+                new Retrier.Backoff(4, Duration.ofMillis(250), Duration.ofSeconds(5)));
+    }
+
+    public VaultSettings withRetry(Retrier.Backoff backoff) {
+        return new VaultSettings(address, namespace, auth, tls, connectTimeout, requestTimeout, backoff);
+    }
+
+    public VaultSettings withNamespace(String ns) {
+        return new VaultSettings(address, Optional.ofNullable(ns), auth, tls, connectTimeout, requestTimeout, retry);
+    }
+
+    public VaultSettings withTls(TlsSettings t) {
+        return new VaultSettings(address, namespace, auth, t, connectTimeout, requestTimeout, retry);
+    }
+
+    public VaultSettings withTimeouts(Duration connect, Duration request) {
+        return new VaultSettings(address, namespace, auth, tls, connect, request, retry);
+    }
+
+    private static void requirePositive(Duration d, String what) {
+        if (d == null || d.isZero() || d.isNegative()) {
+            throw new IllegalArgumentException(what + " must be positive");
+        }
+    }
+}
