@@ -1,0 +1,235 @@
+package io.keyward.daemon;
+
+import io.keyward.policy.ConfigException;
+import io.keyward.policy.Fields;
+import io.keyward.policy.Problems;
+import io.keyward.policy.YamlLoader;
+import io.keyward.policy.YamlNode;
+import io.keyward.rotation.Retrier;
+import io.keyward.rotation.SecretPath;
+import io.keyward.vault.TlsSettings;
+import io.keyward.vault.VaultAuth;
+import io.keyward.vault.VaultSettings;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/** Reads config/keyward.yaml into {@link AgentConfig}, reporting every problem with file:line:column. */
+final class AgentConfigReader {
+
+    private static final Pattern VAR = Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)}");
+    private static final String DEFAULT_ADDRESS = "https://127.0.0.1:8200";
+
+    enum Method { TOKEN, APPROLE, KUBERNETES, CERT }
+
+    private final Map<String, String> env;
+    private final String hostName;
+
+    AgentConfigReader(Map<String, String> env, String hostName) {
+        this.env = env;
+        this.hostName = hostName;
+    }
+
+    AgentConfig read(Path file) throws ConfigException {
+        YamlNode root = YamlLoader.load(file);
+        Problems problems = new Problems();
+        Fields top = Fields.of(root, "config", problems).orElse(null);
+        if (top == null) {
+            problems.throwIfAny();
+        }
+        String agentId = top.object("agent").map(a -> {
+            String id = a.string("id", hostName);
+            a.finish();
+            return id;
+        }).orElse(hostName);
+        if (agentId == null || agentId.isBlank()) agentId = "keyward";
+
+        Optional<Fields> vaultFields = top.object("vault");
+        VaultSettings vault = vaultFields.isPresent() ? vault(vaultFields.get(), problems, vaultFields.get())
+                : top.has("vault") ? null : vault(null, problems, top);
+        SecretPath state = top.object("state").map(s -> {
+            String mount = s.string("mount", "secret");
+            String path = s.string("path", "keyward");
+            s.finish();
+            return secretPath(mount, path, s);
+        }).orElse(SecretPath.of("secret", "keyward"));
+        AgentConfig.Audit audit = top.object("audit").map(a -> {
+            Path f = expand(a, "file").orElse(Path.of("/var/log/keyward/audit.jsonl"));
+            Path k = expand(a, "hmac_key_file").orElse(Path.of("/var/lib/keyward/audit-hmac.key"));
+            a.finish();
+            return new AgentConfig.Audit(f, k);
+        }).orElse(new AgentConfig.Audit(Path.of("/var/log/keyward/audit.jsonl"),
+                Path.of("/var/lib/keyward/audit-hmac.key")));
+        top.finish();
+        problems.throwIfAny();
+        return new AgentConfig(file, agentId, vault, state, audit);
+    }
+
+    /** {@code v} is null when the file has no vault section: everything then comes from the environment. */
+    private VaultSettings vault(Fields v, Problems problems, Fields anchor) {
+        YamlNode.Mark at = anchor.mark();
+        String addressText = v == null ? null : v.string("address").orElse(null);
+        YamlNode.Mark addressMark = v == null ? at : v.markOf("address");
+        if (addressText == null) addressText = env.getOrDefault("VAULT_ADDR", DEFAULT_ADDRESS);
+        URI address = null;
+        try {
+            address = new URI(addressText.strip());
+            if (!"http".equals(address.getScheme()) && !"https".equals(address.getScheme()) || address.getHost() == null) {
+                problems.add(addressMark, "vault.address '" + addressText + "' is not an http(s) URL",
+                        "write it like https://vault.example.com:8200");
+                address = null;
+            }
+        } catch (URISyntaxException e) {
+            problems.add(addressMark, "vault.address '" + addressText + "' is not a URL",
+                    "write it like https://vault.example.com:8200");
+        }
+        Optional<String> namespace = v == null ? Optional.empty() : v.string("namespace");
+        if (namespace.isEmpty()) namespace = Optional.ofNullable(env.get("VAULT_NAMESPACE")).filter(s -> !s.isBlank());
+
+        VaultAuth auth;
+        TlsSettings tls;
+        if (v == null) {
+            auth = tokenAuth(null, problems, at);
+            tls = envTls();
+        } else {
+            Optional<Fields> a = v.object("auth");
+            auth = a.isPresent() ? auth(a.get()) : v.has("auth") ? null : tokenAuth(null, problems, v.mark());
+            Optional<Fields> t = v.object("tls");
+            tls = t.isPresent() ? tls(t.get()) : v.has("tls") ? null : envTls();
+        }
+
+        Duration connect = Duration.ofSeconds(5);
+        Duration request = Duration.ofSeconds(30);
+        Retrier.Backoff retry = new Retrier.Backoff(4, Duration.ofMillis(250), Duration.ofSeconds(5));
+        if (v != null) {
+            Optional<Fields> t = v.object("timeouts");
+            if (t.isPresent()) {
+                connect = t.get().duration("connect", connect, Duration.ofMillis(100), Duration.ofMinutes(5));
+                request = t.get().duration("request", request, Duration.ofMillis(100), Duration.ofMinutes(10));
+                t.get().finish();
+            }
+            Optional<Fields> r = v.object("retry");
+            if (r.isPresent()) {
+                int attempts = r.get().integer("attempts", 4, 1, 20);
+                Duration initial = r.get().duration("initial_backoff", Duration.ofMillis(250), Duration.ZERO, Duration.ofMinutes(1));
+                Duration max = r.get().duration("max_backoff", Duration.ofSeconds(5), Duration.ZERO, Duration.ofMinutes(10));
+                if (max.compareTo(initial) < 0) {
+                    problems.add(r.get().markOf("max_backoff"), "vault.retry.max_backoff is shorter than initial_backoff",
+                            "make max_backoff at least " + io.keyward.policy.Durations.format(initial));
+                    max = initial;
+                }
+                retry = new Retrier.Backoff(attempts, initial, max);
+                r.get().finish();
+            }
+            v.finish();
+        }
+        if (address == null || auth == null || tls == null) {
+            return null;
+        }
+        try {
+            return new VaultSettings(address, namespace, auth, tls, connect, request, retry);
+        } catch (IllegalArgumentException e) {
+            problems.add(at, "vault: " + e.getMessage(), null);
+            return null;
+        }
+    }
+
+    private VaultAuth auth(Fields a) {
+        Method method = a.choice("method", Method.class).orElse(Method.TOKEN);
+        VaultAuth auth;
+        switch (method) {
+            case APPROLE -> {
+                String mount = a.string("mount", "approle");
+                Optional<Path> role = expand(a, "role_id_file");
+                Optional<Path> secret = expand(a, "secret_id_file");
+                if (role.isEmpty()) a.problems().add(a.mark(), "vault.auth.role_id_file is missing",
+                        "AppRole needs role_id_file and secret_id_file");
+                if (secret.isEmpty()) a.problems().add(a.mark(), "vault.auth.secret_id_file is missing",
+                        "AppRole needs role_id_file and secret_id_file; under systemd use ${CREDENTIALS_DIRECTORY}/vault-secret-id");
+                auth = role.isPresent() && secret.isPresent() ? new VaultAuth.AppRole(mount, role.get(), secret.get()) : null;
+            }
+            case KUBERNETES -> {
+                String mount = a.string("mount", "kubernetes");
+                String role = a.requiredString("role", "name the Vault Kubernetes role to log in as");
+                Path jwt = expand(a, "jwt_file").orElse(Path.of("/var/run/secrets/kubernetes.io/serviceaccount/token"));
+                auth = role == null ? null : new VaultAuth.Kubernetes(mount, role, jwt);
+            }
+            case CERT -> {
+                String mount = a.string("mount", "cert");
+                auth = new VaultAuth.Cert(mount);
+            }
+            default -> {
+                auth = tokenAuth(a, a.problems(), a.mark());
+            }
+        }
+        a.finish();
+        return auth;
+    }
+
+    private VaultAuth tokenAuth(Fields a, Problems problems, YamlNode.Mark at) {
+        Optional<Path> file = a == null ? Optional.empty() : expand(a, "token_file");
+        Optional<String> token = a == null ? Optional.empty() : a.string("token");
+        if (token.isEmpty()) token = Optional.ofNullable(env.get("VAULT_TOKEN")).filter(s -> !s.isBlank());
+        if (file.isEmpty() && token.isEmpty()) {
+            problems.add(at, "no Vault token: token auth needs vault.auth.token_file, vault.auth.token or VAULT_TOKEN",
+                    "or choose another vault.auth.method (approle, kubernetes, cert)");
+            return null;
+        }
+        return new VaultAuth.Token(file.isPresent() ? Optional.empty() : token, file);
+    }
+
+    private TlsSettings tls(Fields t) {
+        Optional<Path> ca = expand(t, "ca_file");
+        if (ca.isEmpty()) ca = Optional.ofNullable(env.get("VAULT_CACERT")).filter(s -> !s.isBlank()).map(Path::of);
+        Optional<Path> cert = expand(t, "client_cert_file");
+        Optional<Path> key = expand(t, "client_key_file");
+        boolean skip = t.bool("skip_verify", false);
+        t.finish();
+        if (cert.isPresent() != key.isPresent()) {
+            t.problems().add(t.mark(), "vault.tls needs both client_cert_file and client_key_file, or neither", null);
+            return null;
+        }
+        return new TlsSettings(ca, cert, key, skip);
+    }
+
+    private TlsSettings envTls() {
+        Optional<Path> ca = Optional.ofNullable(env.get("VAULT_CACERT")).filter(s -> !s.isBlank()).map(Path::of);
+        return new TlsSettings(ca, Optional.empty(), Optional.empty(), false);
+    }
+
+    private Optional<Path> expand(Fields f, String key) {
+        Optional<String> raw = f.string(key);
+        if (raw.isEmpty()) return Optional.empty();
+        Matcher m = VAR.matcher(raw.get());
+        StringBuilder out = new StringBuilder();
+        while (m.find()) {
+            String value = env.get(m.group(1));
+            if (value == null) {
+                f.problems().add(f.markOf(key), f.where() + "." + key + " uses ${" + m.group(1) + "}, which is not set",
+                        "set it in the environment (systemd sets CREDENTIALS_DIRECTORY with LoadCredential=)");
+                return Optional.empty();
+            }
+            m.appendReplacement(out, Matcher.quoteReplacement(value));
+        }
+        m.appendTail(out);
+        if (out.toString().isBlank()) {
+            f.problems().add(f.markOf(key), f.where() + "." + key + " is empty", "give a file path");
+            return Optional.empty();
+        }
+        return Optional.of(Path.of(out.toString()));
+    }
+
+    private static SecretPath secretPath(String mount, String path, Fields f) {
+        try {
+            return SecretPath.of(mount, path);
+        } catch (IllegalArgumentException e) {
+            f.problems().add(f.mark(), "state: " + e.getMessage(), null);
+            return SecretPath.of("secret", "keyward");
+        }
+    }
+}
