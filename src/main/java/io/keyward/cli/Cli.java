@@ -1,0 +1,101 @@
+package io.keyward.cli;
+
+import io.keyward.policy.ConfigException;
+import io.keyward.rotation.StoreException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.Properties;
+import picocli.CommandLine;
+
+/**
+ * Builds the command tree and is the one place where exceptions become exit codes. Tests drive
+ * it with their own streams and environment.
+ */
+public final class Cli {
+
+    private Cli() {}
+
+    public static int run(String[] args, PrintStream out, PrintStream err, Map<String, String> env) {
+        if (System.getProperty("keyward.log.level") == null) {
+            boolean verbose = java.util.Arrays.asList(args).contains("--verbose") || java.util.Arrays.asList(args).contains("-v");
+            System.setProperty("keyward.log.level", verbose ? "DEBUG" : "WARN");
+        }
+        Context context = new Context(out, err, env);
+        CommandLine cli = new CommandLine(new KeywardCommand(), new Factory(context));
+        cli.setOut(new PrintWriter(out, true, StandardCharsets.UTF_8));
+        cli.setErr(new PrintWriter(err, true, StandardCharsets.UTF_8));
+        cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> handle(e, err));
+        cli.setExitCodeExceptionMapper(e -> ExitCode.USAGE.code);
+        cli.getCommandSpec().exitCodeOnInvalidInput(ExitCode.USAGE.code);
+        return cli.execute(args);
+    }
+
+    static int handle(Exception e, PrintStream err) {
+        if (e instanceof ConfigException c) {
+            err.println("keyward: configuration problem: " + c.getMessage());
+            return ExitCode.USAGE.code;
+        }
+        if (e instanceof io.keyward.vault.VaultAccessException v) {
+            err.println("keyward: " + v.getMessage());
+            return ExitCode.VAULT.code;
+        }
+        if (e instanceof StoreException s) {
+            err.println("keyward: " + s.getMessage());
+            return ExitCode.VAULT.code;
+        }
+        if (e instanceof IOException io) {
+            err.println("keyward: " + io.getMessage());
+            return ExitCode.INTERNAL.code;
+        }
+        if (e instanceof IllegalArgumentException bad) {
+            err.println("keyward: " + bad.getMessage());
+            return ExitCode.USAGE.code;
+        }
+        err.println("keyward: unexpected failure: " + e);
+        return ExitCode.INTERNAL.code;
+    }
+
+    static String version() {
+        try (InputStream in = Cli.class.getResourceAsStream("/keyward-version.properties")) {
+            Properties p = new Properties();
+            if (in != null) p.load(in);
+            return p.getProperty("version", "unknown");
+        } catch (IOException e) {
+            return "unknown";
+        }
+    }
+
+    /** What every command gets: output streams and the environment (never read from a static). */
+    record Context(PrintStream out, PrintStream err, Map<String, String> env) {}
+
+    /** Gives commands their {@link Context} through their constructor. */
+    private static final class Factory implements CommandLine.IFactory {
+        private final Context context;
+        private final CommandLine.IFactory fallback = CommandLine.defaultFactory();
+
+        Factory(Context context) {
+            this.context = context;
+        }
+
+        @Override
+        public <K> K create(Class<K> type) throws Exception {
+            try {
+                return type.getDeclaredConstructor(Context.class).newInstance(context);
+            } catch (NoSuchMethodException e) {
+                return fallback.create(type);
+            }
+        }
+    }
+
+    /** Supplies --version. */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            return new String[] {"keyward " + version()};
+        }
+    }
+}

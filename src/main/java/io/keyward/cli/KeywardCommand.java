@@ -1,0 +1,29 @@
+package io.keyward.cli;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "keyward",
+        mixinStandardHelpOptions = true,
+        versionProvider = Cli.Version.class,
+        description = {
+            "Rotates secrets kept in HashiCorp Vault or OpenBao and delivers them to the systems that use them,",
+            "with an audit line for every access."},
+        subcommands = {CheckCommand.class, picocli.CommandLine.HelpCommand.class},
+        footer = {"",
+            "Exit codes: 0 ok, 1 unexpected failure, 2 bad command line or configuration, 3 Vault unreachable or denied.",
+            "Environment: VAULT_ADDR, VAULT_TOKEN, VAULT_CACERT and VAULT_NAMESPACE fill what the configuration leaves out;",
+            "KEYWARD_CONFIG names the configuration file (default /etc/keyward/keyward.yaml)."})
+final class KeywardCommand implements Runnable {
+
+    @Option(names = {"-v", "--verbose"}, description = "Log what keyward does (to standard error).", scope = picocli.CommandLine.ScopeType.INHERIT)
+    boolean verbose;
+
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+}
