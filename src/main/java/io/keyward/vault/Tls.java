@@ -2,57 +2,143 @@ package io.keyward.vault;
 
 import io.github.jopenlibs.vault.SslConfig;
 import io.github.jopenlibs.vault.VaultException;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyFactory;
+import java.security.KeyStore;
+import java.security.PrivateKey;
 import java.security.SecureRandom;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
+import java.security.spec.PKCS8EncodedKeySpec;
+import java.util.Base64;
+import java.util.Collection;
+import javax.net.ssl.KeyManager;
+import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManager;
+import javax.net.ssl.TrustManagerFactory;
 import javax.net.ssl.X509TrustManager;
 
-/** Builds the TLS context for the shared HTTP client from PEM files, with the driver's PEM support. */
+/**
+ * Builds the TLS context of the shared HTTP client from PEM files: a CA bundle to trust, and a
+ * client certificate chain with its PKCS#8 key (RSA, EC or Ed25519). The driver's own PEM
+ * support reads only RSA keys, so the context is built here and handed to the driver's client.
+ */
 final class Tls {
 
-    /** The context for our HTTP client (null: the JVM default) and the matching driver config. */
+    /** The context for our HTTP client (null: the JVM's default trust) and a driver config to match. */
     record Material(SSLContext context, SslConfig driverConfig) {}
 
     private Tls() {}
 
     static Material build(TlsSettings tls) throws VaultAccessException {
         try {
+            // The driver's own TLS settings are not used for requests (our HTTP client carries the
+            // context built here), but its config needs one.
+            SslConfig driver = new SslConfig().verify(!tls.skipVerify()).build();
             if (tls.skipVerify()) {
                 SSLContext trustAll = SSLContext.getInstance("TLS");
-                trustAll.init(null, new TrustManager[] {new TrustEverything()}, new SecureRandom());
+                trustAll.init(keyManagers(tls), new TrustManager[] {new TrustEverything()}, new SecureRandom());
                 // java.net.http checks host names separately; this switch is read once per JVM.
                 System.setProperty("jdk.internal.httpclient.disableHostnameVerification", "true");
-                return new Material(trustAll, new SslConfig().verify(false).build());
+                return new Material(trustAll, driver);
             }
-            SslConfig config = new SslConfig().verify(true);
+            if (tls.caFile().isEmpty() && tls.clientCertFile().isEmpty()) {
+                return new Material(null, driver);
+            }
+            TrustManager[] trust = null;
             if (tls.caFile().isPresent()) {
-                requireReadable(tls.caFile().get(), "vault.tls.ca_file");
-                config.pemFile(tls.caFile().get().toFile());
+                KeyStore store = KeyStore.getInstance(KeyStore.getDefaultType());
+                store.load(null, null);
+                int i = 0;
+                for (Certificate c : certificates(tls.caFile().get(), "vault.tls.ca_file")) {
+                    store.setCertificateEntry("ca-" + i++, c);
+                }
+                TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+                tmf.init(store);
+                trust = tmf.getTrustManagers();
             }
-            if (tls.clientCertFile().isPresent()) {
-                requireReadable(tls.clientCertFile().get(), "vault.tls.client_cert_file");
-                requireReadable(tls.clientKeyFile().get(), "vault.tls.client_key_file");
-                config.clientPemFile(tls.clientCertFile().get().toFile());
-                config.clientKeyPemFile(tls.clientKeyFile().get().toFile());
-            }
-            config.build();
-            return new Material(config.getSslContext(), config);
-        } catch (VaultException e) {
+            SSLContext context = SSLContext.getInstance("TLS");
+            context.init(keyManagers(tls), trust, new SecureRandom());
+            return new Material(context, driver);
+        } catch (VaultException | GeneralSecurityException | IOException e) {
             throw new VaultAccessException("TLS setup", "-", "-", 0,
-                    "cannot use the configured certificates: " + Transport.firstLine(e.getMessage()), false, null);
-        } catch (java.security.GeneralSecurityException e) {
-            throw new VaultAccessException("TLS setup", "-", "-", 0,
-                    "TLS is not available: " + e.getClass().getSimpleName(), false, null);
+                    "cannot set up TLS: " + Transport.firstLine(e.getMessage()), false, null);
         }
     }
 
-    private static void requireReadable(java.nio.file.Path file, String setting) throws VaultAccessException {
-        if (!Files.isReadable(file)) {
-            throw new VaultAccessException("TLS setup", "-", file.toString(), 0,
-                    setting + " " + file + " cannot be read", false, null);
+    private static KeyManager[] keyManagers(TlsSettings tls) throws GeneralSecurityException, VaultAccessException {
+        if (tls.clientCertFile().isEmpty()) return null;
+        Collection<? extends Certificate> chain = certificates(tls.clientCertFile().get(), "vault.tls.client_cert_file");
+        PrivateKey key = privateKey(tls.clientKeyFile().orElseThrow());
+        KeyStore store = KeyStore.getInstance(KeyStore.getDefaultType());
+        try {
+            store.load(null, null);
+        } catch (IOException e) {
+            throw new GeneralSecurityException(e);
         }
+        char[] none = new char[0];
+        store.setKeyEntry("client", key, none, chain.toArray(new Certificate[0]));
+        KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+        kmf.init(store, none);
+        return kmf.getKeyManagers();
+    }
+
+    private static Collection<? extends Certificate> certificates(Path file, String setting)
+            throws VaultAccessException {
+        try {
+            byte[] pem = Files.readAllBytes(file);
+            Collection<? extends Certificate> certs = CertificateFactory.getInstance("X.509")
+                    .generateCertificates(new ByteArrayInputStream(pem));
+            if (certs.isEmpty()) {
+                throw problem(setting, file, "holds no PEM certificate");
+            }
+            return certs;
+        } catch (IOException e) {
+            throw problem(setting, file, "cannot be read (" + e.getClass().getSimpleName() + ")");
+        } catch (GeneralSecurityException e) {
+            throw problem(setting, file, "is not a PEM certificate file");
+        }
+    }
+
+    private static PrivateKey privateKey(Path file) throws VaultAccessException {
+        String text;
+        try {
+            text = Files.readString(file, StandardCharsets.US_ASCII);
+        } catch (IOException e) {
+            throw problem("vault.tls.client_key_file", file, "cannot be read (" + e.getClass().getSimpleName() + ")");
+        }
+        if (!text.contains("-----BEGIN PRIVATE KEY-----")) {
+            throw problem("vault.tls.client_key_file", file,
+                    "is not an unencrypted PKCS#8 PEM key (convert it: openssl pkcs8 -topk8 -nocrypt -in KEY -out KEY.pk8)");
+        }
+        String body = text.substring(text.indexOf("-----BEGIN PRIVATE KEY-----") + 27, text.indexOf("-----END PRIVATE KEY-----"))
+                .replaceAll("\\s", "");
+        byte[] der;
+        try {
+            der = Base64.getDecoder().decode(body);
+        } catch (IllegalArgumentException e) {
+            throw problem("vault.tls.client_key_file", file, "is not valid PEM");
+        }
+        for (String algorithm : new String[] {"RSA", "EC", "Ed25519"}) {
+            try {
+                return KeyFactory.getInstance(algorithm).generatePrivate(new PKCS8EncodedKeySpec(der));
+            } catch (GeneralSecurityException e) {
+                // try the next algorithm
+            }
+        }
+        throw problem("vault.tls.client_key_file", file, "holds a key that is not RSA, EC or Ed25519");
+    }
+
+    private static VaultAccessException problem(String setting, Path file, String what) {
+        return new VaultAccessException("TLS setup", "-", file.toString(), 0, setting + " " + file + " " + what,
+                false, null);
     }
 
     private static final class TrustEverything implements X509TrustManager {
