@@ -1,0 +1,75 @@
+package io.keyward.audit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.keyward.rotation.AuditEvent;
+import io.keyward.testing.TestDirs;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+final class JsonAuditLogTest {
+
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+    private final Clock clock = Clock.fixed(Instant.parse("2026-03-01T10:00:00Z"), ZoneOffset.UTC);
+
+    @Test
+    void record_writesOneJsonLinePerEvent_inFieldOrder() throws Exception {
+        Path file = TestDirs.fresh("audit").resolve("nested/audit.jsonl");
+        try (JsonAuditLog log = JsonAuditLog.open(file, "agent-7", clock)) {
+            log.record(AuditEvent.of("vault.read").path("secret/app").version(4).duration(Duration.ofMillis(12))
+                    .fingerprint("hmac-sha256:abc").attribute("accessor", "acc-1").build());
+            log.record(AuditEvent.of("vault.write").path("secret/app").outcome(AuditEvent.Outcome.CONFLICT).build());
+        }
+        List<String> lines = Files.readAllLines(file);
+        assertThat(lines).hasSize(2);
+        assertThat(lines.get(0)).isEqualTo("{\"time\":\"2026-03-01T10:00:00Z\",\"event\":\"vault.read\",\"agent\":\"agent-7\","
+                + "\"path\":\"secret/app\",\"version\":4,\"outcome\":\"ok\",\"duration_ms\":12,"
+                + "\"fingerprint\":\"hmac-sha256:abc\",\"accessor\":\"acc-1\"}");
+        JsonNode second = JSON.readTree(lines.get(1));
+        assertThat(second.path("outcome").asString()).isEqualTo("conflict");
+        assertThat(second.has("version")).isFalse();
+    }
+
+    @Test
+    void reopen_appends() throws Exception {
+        Path file = TestDirs.fresh("audit").resolve("audit.jsonl");
+        for (int i = 0; i < 2; i++) {
+            try (JsonAuditLog log = JsonAuditLog.open(file, "a", clock)) {
+                log.record(AuditEvent.of("e" + i).build());
+            }
+        }
+        assertThat(Files.readAllLines(file)).hasSize(2);
+    }
+
+    @Test
+    void auditKey_isCreatedOwnerOnly_thenReused() throws Exception {
+        Path key = TestDirs.fresh("key").resolve("sub/audit-hmac.key");
+        byte[] first = AuditKey.loadOrCreate(key, new SecureRandom());
+        byte[] again = AuditKey.loadOrCreate(key, new SecureRandom());
+
+        assertThat(first).hasSize(32).isEqualTo(again);
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(key))).isEqualTo("rw-------");
+    }
+
+    @Test
+    void auditKey_tooShortOrNotBase64_isRefused() throws Exception {
+        Path dir = TestDirs.fresh("key");
+        Path shortKey = Files.writeString(dir.resolve("short"), "AAAA");
+        Path garbage = Files.writeString(dir.resolve("garbage"), "not base64 at all!");
+        assertThatThrownBy(() -> AuditKey.loadOrCreate(shortKey, new SecureRandom()))
+                .hasMessageContaining("is 3 bytes; it needs 16 or more");
+        assertThatThrownBy(() -> AuditKey.loadOrCreate(garbage, new SecureRandom()))
+                .hasMessageContaining("is not base64");
+    }
+}

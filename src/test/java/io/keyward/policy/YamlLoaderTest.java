@@ -1,0 +1,88 @@
+package io.keyward.policy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+final class YamlLoaderTest {
+
+    @Test
+    void parse_keepsLineAndColumnOfEveryNode() throws Exception {
+        YamlNode root = YamlLoader.parse("f.yaml", "a:\n  b: 1\n  c:\n    - x\n    - y\n");
+        YamlNode.Mapping a = (YamlNode.Mapping) ((YamlNode.Mapping) root).values().get("a");
+
+        assertThat(a.keys().get("b").mark()).hasToString("f.yaml:2:3");
+        assertThat(a.values().get("b").mark()).hasToString("f.yaml:2:6");
+        YamlNode.Sequence c = (YamlNode.Sequence) a.values().get("c");
+        assertThat(c.items().get(1).mark()).hasToString("f.yaml:5:7");
+        assertThat(((YamlNode.Scalar) a.values().get("b")).type()).isEqualTo(YamlNode.Scalar.Type.NUMBER);
+    }
+
+    @Test
+    void parse_emptyFile_isAProblem() {
+        assertThatThrownBy(() -> YamlLoader.parse("e.yaml", "")).isInstanceOf(ConfigException.class)
+                .hasMessage("e.yaml:1:1: the file is empty (write at least the required settings)");
+    }
+
+    @Test
+    void parse_duplicateKeys_areReportedWithBothLines() {
+        assertThatThrownBy(() -> YamlLoader.parse("d.yaml", "x: 1\ny: 2\nx: 3\n"))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("d.yaml:3:1: 'x' is given twice (first at line 1)");
+    }
+
+    @Test
+    void fields_unknownKey_suggestsTheNearestKnownOne() throws Exception {
+        Problems problems = new Problems();
+        Fields f = Fields.of(YamlNode.class.cast(YamlLoader.parse("p.yaml", "shedule: 30d\ngrace: 1h\n")), "secret", problems)
+                .orElseThrow();
+        f.string("schedule");
+        f.duration("grace");
+        f.finish();
+
+        assertThat(problems.list()).singleElement().hasToString(
+                "p.yaml:1:1: unknown key 'shedule' in secret (did you mean 'schedule'?)");
+    }
+
+    @Test
+    void fields_wrongTypes_areAllReported() throws Exception {
+        Problems problems = new Problems();
+        Fields f = Fields.of(YamlLoader.parse("t.yaml", "n: abc\nb: 3\nl: x\nd: 5 minutes\n"), "s", problems).orElseThrow();
+        assertThat(f.integer("n", 7, 0, 10)).isEqualTo(7);
+        assertThat(f.bool("b", false)).isFalse();
+        assertThat(f.list("l", x -> x)).isEmpty();
+        assertThat(f.duration("d")).isEmpty();
+        f.finish();
+
+        assertThat(problems.list()).extracting(Problem::toString).containsExactly(
+                "t.yaml:1:4: s.n must be a whole number, not a text",
+                "t.yaml:2:4: s.b must be true or false, not a number",
+                "t.yaml:3:4: s.l must be a list, not a text (start each entry with '- ')",
+                "t.yaml:4:4: s.d: '5 minutes' is not a duration (write a number and a unit, like 30s, 5m, 12h or 30d)");
+    }
+
+    @Test
+    void fields_strings_acceptsOneOrMany() throws Exception {
+        Problems problems = new Problems();
+        Fields f = Fields.of(YamlLoader.parse("s.yaml", "one: a\nmany: [b, c]\n"), "s", problems).orElseThrow();
+        assertThat(f.strings("one")).isEqualTo(List.of("a"));
+        assertThat(f.strings("many")).isEqualTo(List.of("b", "c"));
+        assertThat(problems.isEmpty()).isTrue();
+    }
+
+    @Test
+    void durations_parseAndFormat() {
+        assertThat(Durations.parse("1h30m")).isEqualTo(Duration.ofMinutes(90));
+        assertThat(Durations.parse("30d")).isEqualTo(Duration.ofDays(30));
+        assertThat(Durations.parse("250ms")).isEqualTo(Duration.ofMillis(250));
+        assertThat(Durations.parse("2w")).isEqualTo(Duration.ofDays(14));
+        assertThat(Durations.format(Duration.ofMinutes(90))).isEqualTo("1h30m");
+        assertThat(Durations.format(Durations.parse("3d4h5m6s7ms"))).isEqualTo("3d4h5m6s7ms");
+        assertThatThrownBy(() -> Durations.parse("30")).hasMessage("'30' is not a duration");
+        assertThatThrownBy(() -> Durations.parse("1h 30m")).hasMessage("'1h 30m' is not a duration");
+        assertThatThrownBy(() -> Durations.parse("")).hasMessage("an empty duration");
+    }
+}
