@@ -51,10 +51,21 @@ public final class VaultExtension implements ParameterResolver {
         return holder.vault;
     }
 
+    /** A Vault outside JUnit (benchmarks, tools): same rules as for tests; close it to stop what it started. */
+    public static Holder open() {
+        Holder h = new Holder();
+        if (h.failure != null) throw new IllegalStateException(h.failure);
+        return h;
+    }
+
     /** Starts (or finds) the shared Vault once; closing it stops the server it started. */
-    static final class Holder implements AutoCloseable {
+    public static final class Holder implements AutoCloseable {
         TestVault vault;
         String failure;
+
+        public TestVault vault() {
+            return vault;
+        }
         private Process process;
         private AutoCloseable container;
 
@@ -152,7 +163,7 @@ public final class VaultExtension implements ParameterResolver {
                     + "s (last: " + last + ")" + (log == null ? "" : "; its log: " + tail(log)));
         }
 
-        static Path findBao() {
+        public static Path findBao() {
             List<String> candidates = new ArrayList<>();
             String prop = System.getProperty("keyward.bao");
             if (prop != null) candidates.add(prop);
