@@ -21,6 +21,19 @@ public final class TestDirs {
         return target().resolve("test-logs");
     }
 
+    /**
+     * A fresh folder for credential files (token, role and secret ids) that legitimately hold
+     * secrets: outside target/test-logs, so the leak scan does not count them.
+     */
+    public static Path credentials(String name) {
+        try {
+            return Files.createDirectories(target().resolve("test-credentials")
+                    .resolve(name + "-" + UUID.randomUUID().toString().substring(0, 8)));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     /** A fresh folder under target/test-logs for one test. */
     public static Path fresh(String name) {
         try {

@@ -19,7 +19,7 @@ record AppRoleFixture(String mount, String roleId, String secretId, Path roleIdF
                 .path("data").path("role_id").asString());
         String secretId = Leaks.track(vault.admin("POST", "auth/" + mount + "/role/keyward/secret-id", "{}")
                 .path("data").path("secret_id").asString());
-        Path dir = TestDirs.fresh("approle");
+        Path dir = TestDirs.credentials("approle");
         Path roleFile = Files.writeString(dir.resolve("role-id"), roleId + "\n");
         Path secretFile = Files.writeString(dir.resolve("secret-id"), secretId + "\n");
         return new AppRoleFixture(mount, roleId, secretId, roleFile, secretFile);

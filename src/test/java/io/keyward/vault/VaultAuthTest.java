@@ -25,7 +25,7 @@ final class VaultAuthTest {
     @Test
     void tokenAuth_fromFile_learnsAccessorAndTtl(TestVault vault) throws Exception {
         String token = vault.createToken(vault.kvPolicy(), "1h", null, true);
-        Path file = TestDirs.fresh("token").resolve("token");
+        Path file = TestDirs.credentials("token").resolve("token");
         Files.writeString(file, token + "\n");
 
         try (Connected c = Connected.with(vault, new VaultAuth.Token(Optional.empty(), Optional.of(file)), s -> s)) {
@@ -111,7 +111,7 @@ final class VaultAuthTest {
     @Test
     void expiredToken_isReplaced_whenACallIsDenied(TestVault vault) throws Exception {
         String shortLived = vault.createToken(vault.kvPolicy(), "2s", null, false);
-        Path file = TestDirs.fresh("token").resolve("token");
+        Path file = TestDirs.credentials("token").resolve("token");
         Files.writeString(file, shortLived);
         try (Connected c = Connected.with(vault, new VaultAuth.Token(Optional.empty(), Optional.of(file)), s -> s)) {
             SecretPath path = vault.uniquePath("expired");

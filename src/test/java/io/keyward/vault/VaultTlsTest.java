@@ -51,7 +51,7 @@ final class VaultTlsTest {
 
     @Test
     void certificateLogin_withAClientCertificate() throws Exception {
-        Path dir = TestDirs.fresh("tls");
+        Path dir = TestDirs.credentials("tls");
         Path pkcs8 = dir.resolve("client-key.pem");
         Process p = new ProcessBuilder("openssl", "pkcs8", "-topk8", "-nocrypt", "-in", vault.keyFile().toString(),
                 "-out", pkcs8.toString()).redirectErrorStream(true).start();
