@@ -52,6 +52,14 @@ public final class JsonAuditLog implements AuditLog, AutoCloseable {
         if (Files.exists(file) && !Files.isWritable(file)) {
             throw new IOException("audit file " + file + " is not writable");
         }
+        if (!Files.exists(file)) {
+            try {
+                Files.createFile(file, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                        java.nio.file.attribute.PosixFilePermissions.fromString("rw-r-----")));
+            } catch (UnsupportedOperationException | java.nio.file.FileAlreadyExistsException e) {
+                // not POSIX, or created meanwhile: logback creates or appends
+            }
+        }
         LoggerContext context = new LoggerContext();
         context.setName("keyward-audit");
         context.setMDCAdapter(new ch.qos.logback.classic.util.LogbackMDCAdapter());

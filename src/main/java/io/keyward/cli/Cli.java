@@ -47,6 +47,15 @@ public final class Cli {
             err.println("keyward: " + s.getMessage());
             return ExitCode.VAULT.code;
         }
+        if (e instanceof java.nio.file.AccessDeniedException denied) {
+            err.println("keyward: permission denied: " + denied.getFile()
+                    + " (run as the keyward user, or fix the path in the configuration)");
+            return ExitCode.USAGE.code;
+        }
+        if (e instanceof java.nio.file.FileSystemException fs) {
+            err.println("keyward: " + fs.getFile() + ": " + (fs.getReason() == null ? fs.getClass().getSimpleName() : fs.getReason()));
+            return ExitCode.USAGE.code;
+        }
         if (e instanceof IOException io) {
             err.println("keyward: " + io.getMessage());
             return ExitCode.INTERNAL.code;

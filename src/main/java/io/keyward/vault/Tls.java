@@ -37,14 +37,14 @@ final class Tls {
 
     private Tls() {}
 
-    static Material build(TlsSettings tls) throws VaultAccessException {
+    static Material build(TlsSettings tls, String address) throws VaultAccessException {
         try {
             // The driver's own TLS settings are not used for requests (our HTTP client carries the
             // context built here), but its config needs one.
             SslConfig driver = new SslConfig().verify(!tls.skipVerify()).build();
             if (tls.skipVerify()) {
                 SSLContext trustAll = SSLContext.getInstance("TLS");
-                trustAll.init(keyManagers(tls), new TrustManager[] {new TrustEverything()}, new SecureRandom());
+                trustAll.init(keyManagers(tls, address), new TrustManager[] {new TrustEverything()}, new SecureRandom());
                 // java.net.http checks host names separately; this switch is read once per JVM.
                 System.setProperty("jdk.internal.httpclient.disableHostnameVerification", "true");
                 return new Material(trustAll, driver);
@@ -57,7 +57,7 @@ final class Tls {
                 KeyStore store = KeyStore.getInstance(KeyStore.getDefaultType());
                 store.load(null, null);
                 int i = 0;
-                for (Certificate c : certificates(tls.caFile().get(), "vault.tls.ca_file")) {
+                for (Certificate c : certificates(tls.caFile().get(), "vault.tls.ca_file", address)) {
                     store.setCertificateEntry("ca-" + i++, c);
                 }
                 TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
@@ -65,18 +65,18 @@ final class Tls {
                 trust = tmf.getTrustManagers();
             }
             SSLContext context = SSLContext.getInstance("TLS");
-            context.init(keyManagers(tls), trust, new SecureRandom());
+            context.init(keyManagers(tls, address), trust, new SecureRandom());
             return new Material(context, driver);
         } catch (VaultException | GeneralSecurityException | IOException e) {
-            throw new VaultAccessException("TLS setup", "-", "-", 0,
+            throw new VaultAccessException("TLS setup", address, "vault.tls", 0,
                     "cannot set up TLS: " + Transport.firstLine(e.getMessage()), false, null);
         }
     }
 
-    private static KeyManager[] keyManagers(TlsSettings tls) throws GeneralSecurityException, VaultAccessException {
+    private static KeyManager[] keyManagers(TlsSettings tls, String address) throws GeneralSecurityException, VaultAccessException {
         if (tls.clientCertFile().isEmpty()) return null;
-        Collection<? extends Certificate> chain = certificates(tls.clientCertFile().get(), "vault.tls.client_cert_file");
-        PrivateKey key = privateKey(tls.clientKeyFile().orElseThrow());
+        Collection<? extends Certificate> chain = certificates(tls.clientCertFile().get(), "vault.tls.client_cert_file", address);
+        PrivateKey key = privateKey(tls.clientKeyFile().orElseThrow(), address);
         KeyStore store = KeyStore.getInstance(KeyStore.getDefaultType());
         try {
             store.load(null, null);
@@ -90,32 +90,32 @@ final class Tls {
         return kmf.getKeyManagers();
     }
 
-    private static Collection<? extends Certificate> certificates(Path file, String setting)
+    private static Collection<? extends Certificate> certificates(Path file, String setting, String address)
             throws VaultAccessException {
         try {
             byte[] pem = Files.readAllBytes(file);
             Collection<? extends Certificate> certs = CertificateFactory.getInstance("X.509")
                     .generateCertificates(new ByteArrayInputStream(pem));
             if (certs.isEmpty()) {
-                throw problem(setting, file, "holds no PEM certificate");
+                throw problem(address, setting, file, "holds no PEM certificate");
             }
             return certs;
         } catch (IOException e) {
-            throw problem(setting, file, "cannot be read (" + e.getClass().getSimpleName() + ")");
+            throw problem(address, setting, file, "cannot be read (" + e.getClass().getSimpleName() + ")");
         } catch (GeneralSecurityException e) {
-            throw problem(setting, file, "is not a PEM certificate file");
+            throw problem(address, setting, file, "is not a PEM certificate file");
         }
     }
 
-    private static PrivateKey privateKey(Path file) throws VaultAccessException {
+    private static PrivateKey privateKey(Path file, String address) throws VaultAccessException {
         String text;
         try {
             text = Files.readString(file, StandardCharsets.US_ASCII);
         } catch (IOException e) {
-            throw problem("vault.tls.client_key_file", file, "cannot be read (" + e.getClass().getSimpleName() + ")");
+            throw problem(address, "vault.tls.client_key_file", file, "cannot be read (" + e.getClass().getSimpleName() + ")");
         }
         if (!text.contains("-----BEGIN PRIVATE KEY-----")) {
-            throw problem("vault.tls.client_key_file", file,
+            throw problem(address, "vault.tls.client_key_file", file,
                     "is not an unencrypted PKCS#8 PEM key (convert it: openssl pkcs8 -topk8 -nocrypt -in KEY -out KEY.pk8)");
         }
         String body = text.substring(text.indexOf("-----BEGIN PRIVATE KEY-----") + 27, text.indexOf("-----END PRIVATE KEY-----"))
@@ -124,7 +124,7 @@ final class Tls {
         try {
             der = Base64.getDecoder().decode(body);
         } catch (IllegalArgumentException e) {
-            throw problem("vault.tls.client_key_file", file, "is not valid PEM");
+            throw problem(address, "vault.tls.client_key_file", file, "is not valid PEM");
         }
         for (String algorithm : new String[] {"RSA", "EC", "Ed25519"}) {
             try {
@@ -133,11 +133,11 @@ final class Tls {
                 // try the next algorithm
             }
         }
-        throw problem("vault.tls.client_key_file", file, "holds a key that is not RSA, EC or Ed25519");
+        throw problem(address, "vault.tls.client_key_file", file, "holds a key that is not RSA, EC or Ed25519");
     }
 
-    private static VaultAccessException problem(String setting, Path file, String what) {
-        return new VaultAccessException("TLS setup", "-", file.toString(), 0, setting + " " + file + " " + what,
+    private static VaultAccessException problem(String address, String setting, Path file, String what) {
+        return new VaultAccessException("TLS setup", address, setting, 0, setting + " " + file + " " + what,
                 false, null);
     }
 

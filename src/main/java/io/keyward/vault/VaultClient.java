@@ -87,7 +87,7 @@ public final class VaultClient implements SecretStore, AutoCloseable {
 
     public static VaultClient connect(VaultSettings settings, AuditLog audit, Fingerprinter fingerprints,
                                       Clock clock, Sleeper sleeper) throws VaultAccessException {
-        Tls.Material tls = Tls.build(settings.tls());
+        Tls.Material tls = Tls.build(settings.tls(), settings.address().toString());
         if (settings.tls().skipVerify()) {
             LOG.warn("TLS verification towards Vault at {} is OFF (vault.tls.skip_verify: true): "
                     + "anyone on the network path can read every secret keyward handles", settings.address());

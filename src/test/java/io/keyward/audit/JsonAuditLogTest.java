@@ -33,6 +33,7 @@ final class JsonAuditLogTest {
         }
         List<String> lines = Files.readAllLines(file);
         assertThat(lines).hasSize(2);
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(file))).isEqualTo("rw-r-----");
         assertThat(lines.get(0)).isEqualTo("{\"time\":\"2026-03-01T10:00:00Z\",\"event\":\"vault.read\",\"agent\":\"agent-7\","
                 + "\"path\":\"secret/app\",\"version\":4,\"outcome\":\"ok\",\"duration_ms\":12,"
                 + "\"fingerprint\":\"hmac-sha256:abc\",\"accessor\":\"acc-1\"}");

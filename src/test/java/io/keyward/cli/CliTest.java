@@ -113,6 +113,19 @@ final class CliTest {
     }
 
     @Test
+    void check_auditPathThatIsAFile_exits2_namingIt(TestVault vault) throws Exception {
+        Path dir = TestDirs.fresh("cli");
+        Path blocker = Files.writeString(dir.resolve("not-a-folder"), "x");
+        Path config = Files.writeString(dir.resolve("keyward.yaml"), String.join("\n",
+                "vault:", "  address: " + vault.address(),
+                "audit:", "  file: " + blocker.resolve("audit.jsonl"), "  hmac_key_file: " + dir.resolve("hmac.key"), ""));
+        Run r = run(Map.of("VAULT_TOKEN", vault.rootToken()), "check", "--config", config.toString());
+
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).startsWith("keyward: " + blocker);
+    }
+
+    @Test
     void check_missingConfig_saysWhichFile() {
         Run r = run(Map.of(), "check", "--config", "/nonexistent/keyward.yaml");
         assertThat(r.code()).isEqualTo(2);

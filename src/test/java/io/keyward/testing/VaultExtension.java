@@ -51,6 +51,18 @@ public final class VaultExtension implements ParameterResolver {
         return holder.vault;
     }
 
+    /** Stops a server process: SIGTERM, then SIGKILL after 10 s. */
+    static void stop(Process process) {
+        if (!process.isAlive()) return;
+        process.destroy();
+        try {
+            if (!process.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)) process.destroyForcibly();
+        } catch (InterruptedException e) {
+            process.destroyForcibly();
+            Thread.currentThread().interrupt();
+        }
+    }
+
     /** A Vault outside JUnit (benchmarks, tools): same rules as for tests; close it to stop what it started. */
     public static Holder open() {
         Holder h = new Holder();
@@ -200,15 +212,7 @@ public final class VaultExtension implements ParameterResolver {
         }
 
         private synchronized void stopProcess() {
-            if (process != null && process.isAlive()) {
-                process.destroy();
-                try {
-                    if (!process.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)) process.destroyForcibly();
-                } catch (InterruptedException e) {
-                    process.destroyForcibly();
-                    Thread.currentThread().interrupt();
-                }
-            }
+            if (process != null) stop(process);
         }
 
         @Override

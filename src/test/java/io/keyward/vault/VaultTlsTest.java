@@ -83,11 +83,22 @@ final class VaultTlsTest {
     }
 
     @Test
+    void skipVerify_connects_andWarnsInTheLog() throws Exception {
+        TlsSettings tls = new TlsSettings(Optional.empty(), Optional.empty(), Optional.empty(), true);
+        try (Connected c = Connected.with(vault.asTestVault(), vault.rootAuth(), s -> s.withTls(tls))) {
+            assertThat(c.client.kvVersion("secret")).isEqualTo(2);
+        }
+        assertThat(Files.readString(TestDirs.logs().resolve("keyward-test.log")))
+                .contains("TLS verification towards Vault at " + vault.address() + " is OFF (vault.tls.skip_verify: true)");
+    }
+
+    @Test
     void missingCaFile_isNamed() {
         Path missing = Path.of("/nonexistent/ca.pem");
         TlsSettings tls = new TlsSettings(Optional.of(missing), Optional.empty(), Optional.empty(), false);
         assertThatThrownBy(() -> Connected.with(vault.asTestVault(), vault.rootAuth(), s -> s.withTls(tls)))
                 .isInstanceOf(VaultAccessException.class)
+                .hasMessageContaining("at " + vault.address())
                 .hasMessageContaining("vault.tls.ca_file /nonexistent/ca.pem cannot be read");
     }
 
