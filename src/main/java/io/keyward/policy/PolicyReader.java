@@ -1,0 +1,538 @@
+package io.keyward.policy;
+
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.DateTimeException;
+import java.time.DayOfWeek;
+import java.time.Duration;
+import java.time.LocalTime;
+import java.time.ZoneId;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.EnumSet;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/** Reads and validates policy.yaml; every rule reports at the place it concerns. */
+final class PolicyReader {
+
+    private static final Pattern ID = Pattern.compile("[a-z0-9][a-z0-9._-]{0,62}");
+    private static final Pattern FIELD = Pattern.compile("[A-Za-z_][A-Za-z0-9_.-]{0,127}");
+    private static final Pattern HOURS = Pattern.compile("(\\d{2}:\\d{2})-(\\d{2}:\\d{2})");
+    private static final Duration MIN_EVERY = Duration.ofMinutes(1);
+
+    enum GeneratorType { RANDOM, COMMAND, ISSUER }
+
+    enum IssuerType { COMMAND }
+
+    enum TargetType { FILE }
+
+    enum VerifyType { COMMAND }
+
+    private final Problems problems = new Problems();
+    private ZoneId defaultZone = ZoneId.of("UTC");
+    private Duration defaultGrace = Duration.ofHours(1);
+    private Policy.RetrySpec defaultRetry = new Policy.RetrySpec(3, Duration.ofSeconds(1), Duration.ofMinutes(1));
+
+    Policy read(YamlNode root, Path source) throws ConfigException {
+        Fields top = Fields.of(root, "policy", problems).orElse(null);
+        if (top == null) {
+            problems.throwIfAny();
+        }
+        top.object("defaults").ifPresent(this::defaults);
+        Map<String, Policy.IssuerSpec> issuers = issuers(top);
+        List<Policy.SecretPolicy> secrets = new ArrayList<>();
+        Optional<YamlNode> list = top.node("secrets");
+        if (list.isEmpty()) {
+            problems.add(top.mark(), "the policy has no 'secrets' list", "add 'secrets:' with at least one secret");
+        } else if (!(list.get() instanceof YamlNode.Sequence seq)) {
+            problems.add(list.get().mark(), "secrets must be a list, not " + list.get().kind(), "start each secret with '- id: ...'");
+        } else if (seq.items().isEmpty()) {
+            problems.add(seq.mark(), "the secrets list is empty", "add at least one secret");
+        } else {
+            Map<String, YamlNode.Mark> ids = new HashMap<>();
+            Map<String, YamlNode.Mark> paths = new HashMap<>();
+            Map<Path, YamlNode.Mark> files = new HashMap<>();
+            for (int i = 0; i < seq.items().size(); i++) {
+                YamlNode item = seq.items().get(i);
+                Optional<Fields> f = Fields.of(item, "secrets[" + i + "]", problems);
+                if (f.isEmpty()) continue;
+                Optional<String> id = f.get().string("id");
+                Optional<String> path = f.get().string("path");
+                String mount = f.get().string("mount", "secret");
+                if (id.isPresent()) {
+                    YamlNode.Mark at = f.get().markOf("id");
+                    YamlNode.Mark firstId = ids.putIfAbsent(id.get(), at);
+                    if (firstId != null) {
+                        problems.add(at, "secret id '" + id.get() + "' is used twice (first at line " + firstId.line() + ")",
+                                "give every secret its own id");
+                    }
+                }
+                if (path.isPresent()) {
+                    String vaultPath = mount + "/" + path.get();
+                    YamlNode.Mark firstPath = paths.putIfAbsent(vaultPath, f.get().markOf("path"));
+                    if (firstPath != null) {
+                        problems.add(f.get().markOf("path"), "two secrets on one Vault path " + vaultPath
+                                + " (first at line " + firstPath.line() + ")", "each secret needs its own path");
+                    }
+                }
+                Policy.SecretPolicy s = secret(f.get(), issuers);
+                if (s == null) continue;
+                for (Policy.TargetSpec t : s.targets()) {
+                    if (t instanceof Policy.TargetSpec.File file) {
+                        YamlNode.Mark firstFile = files.putIfAbsent(file.path().normalize(), f.get().markOf("targets"));
+                        if (firstFile != null) {
+                            problems.add(f.get().markOf("targets"), "file " + file.path() + " is a target of two secrets"
+                                    + " (first at line " + firstFile.line() + ")", "deliver each secret to its own file");
+                        }
+                    }
+                }
+                secrets.add(s);
+            }
+        }
+        top.finish();
+        problems.throwIfAny();
+        return new Policy(source, issuers, secrets);
+    }
+
+    private void defaults(Fields d) {
+        zone(d, "zone").ifPresent(z -> defaultZone = z);
+        defaultGrace = nonNegative(d, "grace").orElse(defaultGrace);
+        defaultRetry = retry(d, defaultRetry);
+        d.finish();
+    }
+
+    private Map<String, Policy.IssuerSpec> issuers(Fields top) {
+        Map<String, Policy.IssuerSpec> out = new LinkedHashMap<>();
+        Optional<YamlNode> node = top.node("issuers");
+        if (node.isEmpty()) return out;
+        if (!(node.get() instanceof YamlNode.Mapping m)) {
+            problems.add(node.get().mark(), "issuers must be a mapping of names to issuers, not " + node.get().kind(), null);
+            return out;
+        }
+        for (Map.Entry<String, YamlNode> e : m.values().entrySet()) {
+            String name = e.getKey();
+            if (!ID.matcher(name).matches()) {
+                problems.add(m.keys().get(name).mark(), "issuer name '" + name + "' is not valid",
+                        "use lower-case letters, digits, '.', '_' and '-'");
+            }
+            Fields.of(e.getValue(), "issuers." + name, problems).ifPresent(f -> {
+                Optional<IssuerType> type = f.choice("type", IssuerType.class);
+                if (type.isEmpty() && !f.has("type")) {
+                    problems.add(f.mark(), "issuers." + name + ".type is missing", "write 'type: command'");
+                }
+                List<String> issue = argv(f, "issue");
+                List<String> revoke = argv(f, "revoke");
+                List<String> accept = argv(f, "accept");
+                Duration timeout = f.duration("timeout", Duration.ofSeconds(30), Duration.ofMillis(100), Duration.ofMinutes(10));
+                if (f.has("type") && issue.isEmpty()) {
+                    problems.add(f.mark(), "issuers." + name + " has no 'issue' command", "give the program that prints a new key");
+                }
+                if (f.has("type") && revoke.isEmpty()) {
+                    problems.add(f.mark(), "issuers." + name + " has no 'revoke' command", "give the program that revokes a key read on standard input");
+                }
+                f.finish();
+                out.put(name, new Policy.IssuerSpec.Command(name, issue, revoke, accept, timeout));
+            });
+        }
+        return out;
+    }
+
+    private Policy.SecretPolicy secret(Fields f, Map<String, Policy.IssuerSpec> issuers) {
+        String id = f.requiredString("id", "give the secret a short id like payments-db");
+        if (id != null && !ID.matcher(id).matches()) {
+            problems.add(f.markOf("id"), "secret id '" + id + "' is not valid",
+                    "use 1-63 lower-case letters, digits, '.', '_' and '-', starting with a letter or digit");
+        }
+        String where = id == null ? f.where() : "secret '" + id + "'";
+        String mount = f.string("mount", "secret");
+        String path = f.requiredString("path", "give the secret's path in Vault, like apps/payments/db");
+        if (path != null) {
+            try {
+                io.keyward.policy.VaultPaths.check(mount, path);
+            } catch (IllegalArgumentException e) {
+                problems.add(f.markOf("path"), where + ": " + e.getMessage(), null);
+            }
+        }
+        List<String> fields = f.has("fields") ? f.strings("fields") : List.of("value");
+        if (f.has("fields") && fields.isEmpty()) {
+            problems.add(f.markOf("fields"), where + ": fields is empty", "list the field names the secret holds");
+        }
+        for (String name : fields) {
+            if (!FIELD.matcher(name).matches()) {
+                problems.add(f.markOf("fields"), where + ": field name '" + name + "' is not valid",
+                        "use letters, digits, '_', '.' and '-', starting with a letter or '_'");
+            }
+        }
+        String defaultField = fields.isEmpty() ? "value" : fields.get(0);
+
+        Optional<String> issuer = f.string("issuer");
+        issuer.ifPresent(name -> {
+            if (!issuers.containsKey(name)) {
+                problems.add(f.markOf("issuer"), where + ": issuer '" + name + "' is not defined",
+                        issuers.isEmpty() ? "define it under 'issuers:'" : "known issuers: " + String.join(", ", issuers.keySet()));
+            }
+        });
+        Policy.GeneratorSpec generator = null;
+        Optional<Fields> g = f.object("generator");
+        if (g.isEmpty() && !f.has("generator")) {
+            problems.add(f.mark(), where + " has no generator", "add 'generator:' with type random, command or issuer");
+        } else if (g.isPresent()) {
+            generator = generator(g.get(), where, defaultField, fields, issuers);
+        }
+
+        Schedule schedule = null;
+        Optional<Fields> s = f.object("schedule");
+        if (s.isEmpty() && !f.has("schedule")) {
+            problems.add(f.mark(), where + " has no schedule", "add 'schedule:' with 'every: 30d' or a 'cron:' line");
+        } else if (s.isPresent()) {
+            schedule = schedule(s.get(), where);
+        }
+
+        Duration grace = nonNegative(f, "grace").orElse(defaultGrace);
+        Policy.RetrySpec retry = retry(f, defaultRetry);
+        List<Policy.VerifySpec> verify = f.list("verify", v -> verify(v, where));
+        List<Policy.TargetSpec> targets = targets(f, where, fields);
+        for (Policy.TargetSpec t : targets) {
+            if (t != null && t.refresh().isPresent() && grace.compareTo(t.refresh().get()) < 0) {
+                problems.add(f.has("grace") ? f.markOf("grace") : f.markOf("targets"), where + ": grace "
+                        + Durations.format(grace) + " is shorter than target '" + t.id() + "' refresh interval "
+                        + Durations.format(t.refresh().get()) + ": the consumer might still hold the old value when it is retired",
+                        "make grace at least " + Durations.format(t.refresh().get()));
+            }
+        }
+        f.finish();
+        if (id == null || path == null || generator == null || schedule == null || targets.contains(null)) {
+            return null;
+        }
+        return new Policy.SecretPolicy(id, mount, path, fields, generator, issuer, schedule, grace, retry, verify, targets);
+    }
+
+    private Policy.GeneratorSpec generator(Fields g, String where, String defaultField, List<String> fields,
+                                           Map<String, Policy.IssuerSpec> issuers) {
+        Optional<GeneratorType> type = g.choice("type", GeneratorType.class);
+        if (type.isEmpty() && !g.has("type")) {
+            problems.add(g.mark(), where + ": generator.type is missing", "write type: random, command or issuer");
+        }
+        String field = g.string("field", defaultField);
+        if (!fields.contains(field)) {
+            problems.add(g.markOf("field"), where + ": generator field '" + field + "' is not one of the secret's fields "
+                    + fields, "add it to 'fields' or name a listed field");
+        }
+        Policy.GeneratorSpec out = null;
+        if (type.isPresent()) {
+            switch (type.get()) {
+                case RANDOM -> out = random(g, where, field);
+                case COMMAND -> {
+                    List<String> argv = argv(g, "command");
+                    if (argv.isEmpty()) {
+                        problems.add(g.mark(), where + ": a command generator needs 'command'",
+                                "give the program and its arguments as a list");
+                    }
+                    Duration timeout = g.duration("timeout", Duration.ofSeconds(30), Duration.ofMillis(100), Duration.ofMinutes(10));
+                    out = new Policy.GeneratorSpec.Command(field, argv, timeout);
+                }
+                case ISSUER -> {
+                    String issuer = g.requiredString("issuer", "name an issuer defined under 'issuers:'");
+                    if (issuer != null && !issuers.containsKey(issuer)) {
+                        problems.add(g.markOf("issuer"), where + ": issuer '" + issuer + "' is not defined",
+                                issuers.isEmpty() ? "define it under 'issuers:'" : "known issuers: " + String.join(", ", issuers.keySet()));
+                    }
+                    out = issuer == null ? null : new Policy.GeneratorSpec.Issued(field, issuer);
+                }
+                default -> throw new IllegalStateException();
+            }
+        }
+        g.finish();
+        return out;
+    }
+
+    private Policy.GeneratorSpec random(Fields g, String where, String field) {
+        int length = g.integer("length", 32, 8, 4096);
+        String prefix = g.string("prefix", "");
+        Map<Policy.CharClass, Integer> minimum = new EnumMap<>(Policy.CharClass.class);
+        Optional<YamlNode> classes = g.node("classes");
+        if (classes.isEmpty()) {
+            minimum.put(Policy.CharClass.LOWER, 1);
+            minimum.put(Policy.CharClass.UPPER, 1);
+            minimum.put(Policy.CharClass.DIGITS, 1);
+        } else {
+            Fields.of(classes.get(), g.where() + ".classes", problems).ifPresent(c -> {
+                for (Policy.CharClass k : Policy.CharClass.values()) {
+                    String key = k.name().toLowerCase(Locale.ROOT);
+                    if (c.has(key)) minimum.put(k, c.integer(key, 0, 0, 4096));
+                }
+                c.finish();
+                if (minimum.isEmpty()) {
+                    problems.add(c.mark(), where + ": random generator allows no character class",
+                            "list at least one of lower, upper, digits, symbols with a minimum count (0 allows without minimum)");
+                }
+            });
+        }
+        int sum = minimum.values().stream().mapToInt(Integer::intValue).sum();
+        if (sum > length - prefix.length()) {
+            problems.add(g.markOf("classes"), where + ": the minimum counts of the classes add up to " + sum
+                    + ", more than the " + (length - prefix.length()) + " random characters", "lower the minimums or raise length");
+        }
+        if (prefix.length() >= length) {
+            problems.add(g.markOf("prefix"), where + ": prefix '" + prefix + "' leaves no room in length " + length,
+                    "raise length above the prefix length");
+        }
+        return new Policy.GeneratorSpec.Random(field, length, minimum, prefix);
+    }
+
+    private Schedule schedule(Fields s, String where) {
+        ZoneId zone = zone(s, "zone").orElse(defaultZone);
+        Optional<Duration> every = s.duration("every");
+        every.ifPresent(e -> {
+            if (e.compareTo(MIN_EVERY) < 0) {
+                problems.add(s.markOf("every"), where + ": every " + Durations.format(e) + " is shorter than 1m",
+                        "rotate at most once a minute");
+            }
+        });
+        Optional<Cron> cron = s.string("cron").flatMap(text -> {
+            try {
+                Cron c = Cron.parse(text, zone);
+                if (!c.canFire()) {
+                    problems.add(s.markOf("cron"), where + ": cron '" + text + "' never fires", "check day-of-month against the months");
+                    return Optional.empty();
+                }
+                return Optional.of(c);
+            } catch (IllegalArgumentException e) {
+                problems.add(s.markOf("cron"), where + ": " + e.getMessage(), "example: '0 3 * * mon' is Mondays at 03:00");
+                return Optional.empty();
+            }
+        });
+        if (!s.has("every") && !s.has("cron")) {
+            problems.add(s.mark(), where + ": the schedule has neither 'every' nor 'cron'", "add every: 30d, or a cron line, or both");
+        }
+        Optional<Window> window = s.object("window").flatMap(w -> window(w, where, zone));
+        Duration jitter = nonNegative(s, "jitter").orElse(Duration.ZERO);
+        if (every.isPresent() && jitter.compareTo(every.get()) >= 0) {
+            problems.add(s.markOf("jitter"), where + ": jitter " + Durations.format(jitter) + " is not shorter than every "
+                    + Durations.format(every.get()), "keep jitter well below the rotation interval");
+        }
+        Optional<Duration> maxAge = s.duration("max_age");
+        if (maxAge.isPresent() && every.isPresent() && maxAge.get().compareTo(every.get()) < 0) {
+            problems.add(s.markOf("max_age"), where + ": max_age " + Durations.format(maxAge.get()) + " is shorter than every "
+                    + Durations.format(every.get()), "max_age is the hard limit: make it at least the interval");
+        }
+        s.finish();
+        return new Schedule(every, cron, window, jitter, maxAge);
+    }
+
+    private Optional<Window> window(Fields w, String where, ZoneId scheduleZone) {
+        ZoneId zone = zone(w, "zone").orElse(scheduleZone);
+        Set<DayOfWeek> days = EnumSet.noneOf(DayOfWeek.class);
+        boolean daysOk = true;
+        if (w.has("days") || w.node("days").isPresent()) {
+            for (String d : w.strings("days")) {
+                Optional<Set<DayOfWeek>> parsed = days(d);
+                if (parsed.isEmpty()) {
+                    problems.add(w.markOf("days"), where + ": '" + d + "' is not a day of the week",
+                            "write mon, tue, ... sun or a range like mon-fri");
+                    daysOk = false;
+                } else {
+                    days.addAll(parsed.get());
+                }
+            }
+            if (days.isEmpty() && daysOk) {
+                problems.add(w.markOf("days"), where + ": the window lists no days, so it never opens", "list at least one day");
+                daysOk = false;
+            }
+        } else {
+            days = EnumSet.allOf(DayOfWeek.class);
+        }
+        LocalTime from = LocalTime.MIDNIGHT;
+        LocalTime to = LocalTime.MIDNIGHT;
+        Optional<String> hours = w.string("hours");
+        boolean hoursOk = true;
+        if (hours.isPresent()) {
+            var m = HOURS.matcher(hours.get().strip());
+            try {
+                if (!m.matches()) throw new DateTimeParseException("bad", hours.get(), 0);
+                from = LocalTime.parse(m.group(1));
+                to = LocalTime.parse(m.group(2));
+            } catch (DateTimeParseException e) {
+                problems.add(w.markOf("hours"), where + ": window hours '" + hours.get() + "' are not HH:MM-HH:MM",
+                        "example: 02:00-05:00 (22:00-02:00 spans midnight)");
+                hoursOk = false;
+            }
+        }
+        w.finish();
+        if (!daysOk || !hoursOk) return Optional.empty();
+        return Optional.of(new Window(days, from, to, zone));
+    }
+
+    private static Optional<Set<DayOfWeek>> days(String text) {
+        String t = text.strip().toLowerCase(Locale.ROOT);
+        if (t.contains("-")) {
+            String[] ab = t.split("-", -1);
+            Optional<DayOfWeek> a = day(ab[0]);
+            Optional<DayOfWeek> b = ab.length == 2 ? day(ab[1]) : Optional.empty();
+            if (a.isEmpty() || b.isEmpty()) return Optional.empty();
+            Set<DayOfWeek> out = EnumSet.noneOf(DayOfWeek.class);
+            for (DayOfWeek d = a.get(); ; d = d.plus(1)) {
+                out.add(d);
+                if (d == b.get()) break;
+            }
+            return Optional.of(out);
+        }
+        return day(t).map(EnumSet::of);
+    }
+
+    private static Optional<DayOfWeek> day(String s) {
+        for (DayOfWeek d : DayOfWeek.values()) {
+            String full = d.name().toLowerCase(Locale.ROOT);
+            if (s.length() >= 3 && full.startsWith(s)) return Optional.of(d);
+        }
+        return Optional.empty();
+    }
+
+    private Policy.VerifySpec verify(Fields v, String where) {
+        Optional<VerifyType> type = v.choice("type", VerifyType.class);
+        if (type.isEmpty() && !v.has("type")) {
+            problems.add(v.mark(), where + ": verify step has no type", "write type: command");
+        }
+        List<String> argv = argv(v, "command");
+        if (type.isPresent() && argv.isEmpty()) {
+            problems.add(v.mark(), where + ": a command verify step needs 'command'", "give the program that checks the value read on standard input");
+        }
+        Duration timeout = v.duration("timeout", Duration.ofSeconds(30), Duration.ofMillis(100), Duration.ofMinutes(10));
+        v.finish();
+        return new Policy.VerifySpec.Command(argv, timeout);
+    }
+
+    private List<Policy.TargetSpec> targets(Fields f, String where, List<String> fields) {
+        Map<String, YamlNode.Mark> ids = new HashMap<>();
+        List<Policy.TargetSpec> out = new ArrayList<>();
+        for (Policy.TargetSpec t : f.list("targets", t -> target(t, where, fields, ids))) {
+            out.add(t);
+        }
+        return out;
+    }
+
+    private Policy.TargetSpec target(Fields t, String where, List<String> fields, Map<String, YamlNode.Mark> ids) {
+        String id = t.requiredString("id", "give the target a short id like app-config");
+        if (id != null) {
+            if (!ID.matcher(id).matches()) {
+                problems.add(t.markOf("id"), where + ": target id '" + id + "' is not valid",
+                        "use lower-case letters, digits, '.', '_' and '-'");
+            }
+            YamlNode.Mark first = ids.putIfAbsent(id, t.markOf("id"));
+            if (first != null) {
+                problems.add(t.markOf("id"), where + ": target id '" + id + "' is used twice (first at line " + first.line() + ")",
+                        "give every target of a secret its own id");
+            }
+        }
+        Optional<TargetType> type = t.choice("type", TargetType.class);
+        if (type.isEmpty() && !t.has("type")) {
+            problems.add(t.mark(), where + ": target has no type", "write type: file");
+        }
+        Optional<Duration> refresh = t.duration("refresh");
+        Policy.TargetSpec out = null;
+        if (type.isPresent() && type.get() == TargetType.FILE) {
+            Optional<String> path = Optional.ofNullable(t.requiredString("path", "give the absolute path of the file to write"));
+            if (path.isPresent() && !Path.of(path.get()).isAbsolute()) {
+                problems.add(t.markOf("path"), where + ": target path '" + path.get() + "' is not absolute",
+                        "write the full path, starting with /");
+                path = Optional.empty();
+            }
+            String field = t.string("field", fields.isEmpty() ? "value" : fields.get(0));
+            if (!fields.contains(field)) {
+                problems.add(t.markOf("field"), where + ": target field '" + field + "' is not one of the secret's fields " + fields, null);
+            }
+            Set<PosixFilePermission> mode = mode(t, where);
+            if (path.isPresent() && id != null && mode != null) {
+                out = new Policy.TargetSpec.File(id, Path.of(path.get()), field, mode, refresh);
+            }
+        }
+        t.finish();
+        return out;
+    }
+
+    private Set<PosixFilePermission> mode(Fields t, String where) {
+        String text = t.string("mode", "0600");
+        if (!text.matches("0?[0-7]{3}")) {
+            problems.add(t.markOf("mode"), where + ": file mode '" + text + "' is not an octal mode", "write it like \"0600\" (quoted)");
+            return null;
+        }
+        int bits = Integer.parseInt(text, 8);
+        if ((bits & 0002) != 0) {
+            problems.add(t.markOf("mode"), where + ": file mode " + text + " lets anyone write the secret", "use 0600 or 0640");
+            return null;
+        }
+        if ((bits & 0004) != 0) {
+            problems.add(t.markOf("mode"), where + ": file mode " + text + " lets anyone read the secret", "use 0600 or 0640");
+            return null;
+        }
+        StringBuilder s = new StringBuilder();
+        for (int shift = 6; shift >= 0; shift -= 3) {
+            int b = (bits >> shift) & 7;
+            s.append((b & 4) != 0 ? 'r' : '-').append((b & 2) != 0 ? 'w' : '-').append((b & 1) != 0 ? 'x' : '-');
+        }
+        return PosixFilePermissions.fromString(s.toString());
+    }
+
+    private Policy.RetrySpec retry(Fields f, Policy.RetrySpec fallback) {
+        int attempts = f.integer("attempts", fallback.attempts(), 1, 20);
+        Duration initial = fallback.initial();
+        Duration max = fallback.max();
+        Optional<Fields> b = f.object("backoff");
+        if (b.isPresent()) {
+            initial = b.get().duration("initial", initial, Duration.ZERO, Duration.ofHours(1));
+            max = b.get().duration("max", max, Duration.ZERO, Duration.ofDays(1));
+            if (max.compareTo(initial) < 0) {
+                problems.add(b.get().markOf("max"), "backoff max " + Durations.format(max) + " is shorter than initial "
+                        + Durations.format(initial), "make max at least the initial backoff");
+                max = initial;
+            }
+            b.get().finish();
+        }
+        return new Policy.RetrySpec(attempts, initial, max);
+    }
+
+    private Optional<Duration> nonNegative(Fields f, String key) {
+        Optional<String> text = f.string(key);
+        if (text.isPresent() && text.get().strip().startsWith("-")) {
+            problems.add(f.markOf(key), f.where() + "." + key + " is negative", "durations are 0 or more");
+            return Optional.empty();
+        }
+        return f.duration(key);
+    }
+
+    private Optional<ZoneId> zone(Fields f, String key) {
+        return f.string(key).flatMap(z -> {
+            try {
+                return Optional.of(ZoneId.of(z));
+            } catch (DateTimeException e) {
+                problems.add(f.markOf(key), f.where() + "." + key + ": '" + z + "' is not a time zone",
+                        "use a name like Europe/Berlin or UTC");
+                return Optional.empty();
+            }
+        });
+    }
+
+    private List<String> argv(Fields f, String key) {
+        Optional<YamlNode> n = f.node(key);
+        if (n.isEmpty()) return List.of();
+        if (!(n.get() instanceof YamlNode.Sequence)) {
+            problems.add(n.get().mark(), f.where() + "." + key + " must be a list: the program and its arguments",
+                    "write it like [\"/usr/local/bin/tool\", \"--flag\"]; no shell is involved");
+            return List.of();
+        }
+        List<String> argv = f.strings(key);
+        if (argv.isEmpty()) {
+            problems.add(n.get().mark(), f.where() + "." + key + " is an empty list", "give at least the program");
+        }
+        return argv;
+    }
+}
