@@ -14,9 +14,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "check",
-        description = {
-            "Check the agent configuration and Vault access: load the configuration, log in, and confirm that",
-            "keyward's state mount is KV version 2 and readable. Writes audit lines; changes nothing in Vault."})
+        description = "Check the agent configuration and Vault access: load the configuration, log in, and confirm "
+                + "that keyward's state mount is KV version 2 and readable. Writes audit lines; changes nothing in Vault.")
 final class CheckCommand implements Callable<Integer> {
 
     private final Cli.Context context;

@@ -8,7 +8,9 @@ enum ExitCode {
     /** The command line, the configuration or the policy is wrong; nothing was changed. */
     USAGE(2),
     /** Vault could not be reached, refused the login, or denied a call. */
-    VAULT(3);
+    VAULT(3),
+    /** A rotation was rolled back or stopped part-way; the journal says where. */
+    ROTATION_FAILED(4);
 
     final int code;
 

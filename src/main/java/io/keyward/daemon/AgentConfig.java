@@ -8,7 +8,8 @@ import java.util.Map;
 import java.util.Objects;
 
 /** The agent's own settings: who it is, how it reaches Vault, where it keeps state and audit. */
-public record AgentConfig(Path source, String agentId, VaultSettings vault, SecretPath state, Audit audit) {
+public record AgentConfig(Path source, String agentId, VaultSettings vault, SecretPath state, Audit audit, Path policy,
+                          java.time.Duration lease) {
 
     public AgentConfig {
         Objects.requireNonNull(source, "source");
@@ -16,6 +17,8 @@ public record AgentConfig(Path source, String agentId, VaultSettings vault, Secr
         Objects.requireNonNull(vault, "vault");
         Objects.requireNonNull(state, "state");
         Objects.requireNonNull(audit, "audit");
+        Objects.requireNonNull(policy, "policy");
+        Objects.requireNonNull(lease, "lease");
     }
 
     /** Where audit lines go and where the key for their fingerprints lives. */

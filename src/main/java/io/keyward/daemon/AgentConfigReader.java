@@ -65,9 +65,17 @@ final class AgentConfigReader {
             return new AgentConfig.Audit(f, k);
         }).orElse(new AgentConfig.Audit(Path.of("/var/log/keyward/audit.jsonl"),
                 Path.of("/var/lib/keyward/audit-hmac.key")));
+        Path base = file.toAbsolutePath().getParent();
+        Path policy = expand(top, "policy").map(p -> base == null ? p : base.resolve(p)).orElse(
+                base == null ? Path.of("policy.yaml") : base.resolve("policy.yaml"));
+        Duration lease = top.object("rotation").map(r -> {
+            Duration l = r.duration("lease", Duration.ofMinutes(2), Duration.ofSeconds(5), Duration.ofHours(1));
+            r.finish();
+            return l;
+        }).orElse(Duration.ofMinutes(2));
         top.finish();
         problems.throwIfAny();
-        return new AgentConfig(file, agentId, vault, state, audit);
+        return new AgentConfig(file, agentId, vault, state, audit, policy, lease);
     }
 
     /** {@code v} is null when the file has no vault section: everything then comes from the environment. */

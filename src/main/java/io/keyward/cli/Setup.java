@@ -1,0 +1,61 @@
+package io.keyward.cli;
+
+import io.keyward.daemon.Agent;
+import io.keyward.daemon.AgentConfig;
+import io.keyward.policy.ConfigException;
+import io.keyward.policy.Policy;
+import io.keyward.rotation.Phase;
+import io.keyward.rotation.Plugins;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.Locale;
+import picocli.CommandLine.Option;
+
+/** The --config option and the steps every Vault-using command shares. */
+final class Setup {
+
+    @Option(names = {"-c", "--config"}, paramLabel = "FILE",
+            description = "Agent configuration (default: $KEYWARD_CONFIG, else /etc/keyward/keyward.yaml).")
+    Path config;
+
+    @Option(names = "--policy", paramLabel = "FILE",
+            description = "Rotation policy (default: the configuration's 'policy', else policy.yaml beside it).")
+    Path policy;
+
+    AgentConfig agentConfig(Cli.Context context) throws ConfigException {
+        Path file = CheckCommand.Configs.resolve(config, context.env());
+        return AgentConfig.load(file, context.env(), CheckCommand.Configs.hostName(context.env()));
+    }
+
+    Policy policy(AgentConfig agent) throws ConfigException {
+        return Policy.load(policy != null ? policy : agent.policy());
+    }
+
+    Agent agent(Cli.Context context) throws IOException, ConfigException {
+        AgentConfig agent = agentConfig(context);
+        Policy p = policy(agent);
+        return Agent.start(agent, p, Clock.systemUTC(), pauseHook(context));
+    }
+
+    /**
+     * Test-only hook for the crash tests: with -Dkeyward.test.pause-at=PHASE the process stops
+     * after journaling that phase (and says so on standard error) until it is killed.
+     */
+    static Plugins.PhaseListener pauseHook(Cli.Context context) {
+        String at = System.getProperty("keyward.test.pause-at");
+        if (at == null || at.isBlank()) return Plugins.PhaseListener.none();
+        Phase phase = Phase.valueOf(at.toUpperCase(Locale.ROOT));
+        return (secret, rotation, p) -> {
+            if (p == phase) {
+                context.err().println("PAUSED " + secret + " " + p.word());
+                context.err().flush();
+                try {
+                    Thread.sleep(Long.MAX_VALUE);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        };
+    }
+}

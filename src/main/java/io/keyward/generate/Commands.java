@@ -1,0 +1,74 @@
+package io.keyward.generate;
+
+import io.keyward.policy.Policy;
+import io.keyward.rotation.Plugins;
+import io.keyward.rotation.SecretData;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+/** Generators, issuers and verifiers that are external programs. */
+final class Commands {
+
+    private Commands() {}
+
+    /** Prints a new value on standard output (trailing newline removed). */
+    record Generator(List<String> argv, Duration timeout) implements Plugins.Generator {
+        @Override
+        public String generate() throws IOException {
+            CommandRunner.Result r = CommandRunner.run(argv, null, Map.of(), timeout, List.of());
+            if (r.exitCode() != 0) throw new IOException(argv.get(0) + " exited with " + r.exitCode());
+            String value = stripNewline(r.stdout());
+            if (value.isEmpty()) throw new IOException(argv.get(0) + " printed nothing");
+            return value;
+        }
+    }
+
+    /** Issue, accept and revoke through programs; see {@link Policy.IssuerSpec.Command}. */
+    record Issuer(Policy.IssuerSpec.Command spec) implements Plugins.Issuer {
+        @Override
+        public String issue(String secretId, String requestId) throws IOException {
+            CommandRunner.Result r = CommandRunner.run(spec.issue(), null,
+                    Map.of("KEYWARD_SECRET_ID", secretId, "KEYWARD_REQUEST_ID", requestId), spec.timeout(), List.of());
+            if (r.exitCode() != 0) throw new IOException("issuer " + spec.name() + ": issue exited with " + r.exitCode());
+            String key = stripNewline(r.stdout());
+            if (key.isEmpty()) throw new IOException("issuer " + spec.name() + ": issue printed no key");
+            return key;
+        }
+
+        @Override
+        public void accept(String secretId, String value) throws IOException {
+            if (spec.accept().isEmpty()) return;
+            expectZero("accept", CommandRunner.run(spec.accept(), value, Map.of("KEYWARD_SECRET_ID", secretId),
+                    spec.timeout(), List.of(value)));
+        }
+
+        @Override
+        public void revoke(String secretId, String value) throws IOException {
+            expectZero("revoke", CommandRunner.run(spec.revoke(), value, Map.of("KEYWARD_SECRET_ID", secretId),
+                    spec.timeout(), List.of(value)));
+        }
+
+        private void expectZero(String what, CommandRunner.Result r) throws IOException {
+            if (r.exitCode() != 0) throw new IOException("issuer " + spec.name() + ": " + what + " exited with " + r.exitCode());
+        }
+    }
+
+    /** Reads the value of {@code field} on standard input; exit 0 means it works, 1 that it does not. */
+    record Verifier(List<String> argv, Duration timeout, String field) implements Plugins.Verifier {
+        @Override
+        public void verify(String secretId, SecretData value) throws IOException {
+            String v = value.string(field).orElse("");
+            CommandRunner.Result r = CommandRunner.run(argv, v, Map.of("KEYWARD_SECRET_ID", secretId), timeout, List.of(v));
+            if (r.exitCode() == 1) throw new Plugins.Rejected(argv.get(0) + " rejected the new value");
+            if (r.exitCode() != 0) throw new IOException(argv.get(0) + " exited with " + r.exitCode());
+        }
+    }
+
+    static String stripNewline(String s) {
+        String out = s;
+        while (out.endsWith("\n") || out.endsWith("\r")) out = out.substring(0, out.length() - 1);
+        return out;
+    }
+}
