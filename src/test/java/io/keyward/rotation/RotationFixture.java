@@ -1,0 +1,147 @@
+package io.keyward.rotation;
+
+import io.keyward.audit.JsonAuditLog;
+import io.keyward.policy.Policy;
+import io.keyward.testing.TestDirs;
+import io.keyward.testing.TestVault;
+import io.keyward.vault.VaultAuth;
+import io.keyward.vault.VaultClient;
+import io.keyward.vault.VaultSettings;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/** A Vault session, an audit file, a clock the test moves, and secrets bound to in-memory plug-ins. */
+final class RotationFixture implements AutoCloseable {
+
+    static final Fingerprinter FINGERPRINTS = new Fingerprinter("rotation-test-key-0123456789".getBytes());
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+
+    final MutableClock clock = new MutableClock(Instant.now());
+    private final TestVault vault;
+    private final VaultClient store;
+    private final JsonAuditLog audit;
+    private final SecretPath state;
+
+    private RotationFixture(TestVault vault, VaultClient store, JsonAuditLog audit) {
+        this.vault = vault;
+        this.store = store;
+        this.audit = audit;
+        this.state = vault.uniquePath("keyward");
+    }
+
+    static RotationFixture open(TestVault vault) throws Exception {
+        JsonAuditLog audit = JsonAuditLog.open(TestDirs.fresh("rotation").resolve("audit.jsonl"), "test", Clock.systemUTC());
+        VaultClient store = VaultClient.connect(VaultSettings.of(vault.address(),
+                new VaultAuth.Token(Optional.of(vault.rootToken()), Optional.empty())), audit, FINGERPRINTS, Clock.systemUTC());
+        return new RotationFixture(vault, store, audit);
+    }
+
+    SecretStore store() {
+        return store;
+    }
+
+    Duration lease() {
+        return Duration.ofMinutes(1);
+    }
+
+    Rotator rotator(String agent) {
+        return rotator(agent, Plugins.PhaseListener.none());
+    }
+
+    Rotator rotator(String agent, Plugins.PhaseListener listener) {
+        return new Rotator(store, audit, FINGERPRINTS, clock, d -> { }, () -> 0.5,
+                new Rotator.Settings(state, agent, lease()), listener);
+    }
+
+    /** A DocBits-like key minted by an in-memory issuer, delivered to one in-memory target. */
+    Secret issuedSecret(Duration grace) throws Exception {
+        String id = "s-" + UUID.randomUUID().toString().substring(0, 8);
+        SecretPath path = vault.uniquePath(id);
+        Policy p = Policy.parse("test.yaml", String.join("\n",
+                "issuers:",
+                "  mem: { type: command, issue: [unused], revoke: [unused] }",
+                "secrets:",
+                "  - id: " + id,
+                "    path: " + path.path(),
+                "    fields: [api_key]",
+                "    generator: { type: issuer, issuer: mem }",
+                "    schedule: { every: 30d }",
+                "    grace: " + grace.toSeconds() + "s",
+                "    attempts: 2",
+                "    backoff: { initial: 0s, max: 1s }",
+                ""));
+        Fakes.Issuer issuer = new Fakes.Issuer();
+        Fakes.Target target = new Fakes.Target("t1", "api_key");
+        issuer.consumers.add(target);
+        return new Secret(id, new SecretBinding(p.secrets().get(0), Optional.empty(), Optional.of(issuer), List.of(),
+                List.of(target)), issuer, target);
+    }
+
+    /** A random password with no issuer, delivered to one in-memory target. */
+    Secret randomSecret(String every) throws Exception {
+        String id = "r-" + UUID.randomUUID().toString().substring(0, 8);
+        SecretPath path = vault.uniquePath(id);
+        Policy p = Policy.parse("test.yaml", String.join("\n",
+                "secrets:",
+                "  - id: " + id,
+                "    path: " + path.path(),
+                "    fields: [password]",
+                "    generator: { type: random, length: 24 }",
+                "    schedule: { every: " + every + " }",
+                "    grace: 0s",
+                ""));
+        Fakes.Target target = new Fakes.Target("t1", "password");
+        Policy.SecretPolicy sp = p.secrets().get(0);
+        Plugins.Generator g = new io.keyward.generate.Generators(new java.security.SecureRandom()).generator(sp).orElseThrow();
+        Plugins.Generator tracked = () -> io.keyward.testing.Leaks.track(g.generate());
+        return new Secret(id, new SecretBinding(sp, Optional.of(tracked), Optional.empty(), List.of(), List.of(target)),
+                null, target);
+    }
+
+    /** The live value of the secret's generated field. */
+    Optional<String> live(Secret s) throws Exception {
+        return store.read(s.binding.livePath()).flatMap(v -> v.data().string(s.binding.field()));
+    }
+
+    List<JsonNode> auditLines() throws Exception {
+        return Files.readAllLines(audit.file(), StandardCharsets.UTF_8).stream().map(JSON::readTree).toList();
+    }
+
+    String auditText() throws Exception {
+        return Files.readString(audit.file(), StandardCharsets.UTF_8);
+    }
+
+    @Override
+    public void close() {
+        store.close();
+        audit.close();
+    }
+
+    /** A bound secret with its fakes. */
+    record Secret(String id, SecretBinding binding, Fakes.Issuer issuer, Fakes.Target target) {
+
+        /** Rotates now and, if the rotation waits for its grace, moves the clock past it and finishes. */
+        Optional<String> rotateAndFinish(RotationFixture f) throws Exception {
+            Outcome o = f.rotator("a").rotate(binding, true, false, "manual");
+            if (o instanceof Outcome.Waiting w && w.phase() == Phase.DELIVERED) {
+                f.clock.advance(Duration.between(f.clock.instant(), w.until()).plusSeconds(1));
+                o = f.rotator("a").resume(binding);
+            }
+            if (!(o instanceof Outcome.Completed)) throw new AssertionError("rotation did not complete: " + o.describe());
+            return f.live(this);
+        }
+
+        Secret withVerifier(Plugins.Verifier v) {
+            return new Secret(id, new SecretBinding(binding.policy(), binding.generator(), binding.issuer(), List.of(v),
+                    binding.targets()), issuer, target);
+        }
+    }
+}
