@@ -35,7 +35,7 @@ final class Setup {
     Agent agent(Cli.Context context) throws IOException, ConfigException {
         AgentConfig agent = agentConfig(context);
         Policy p = policy(agent);
-        return Agent.start(agent, p, Clock.systemUTC(), pauseHook(context));
+        return Agent.start(agent, p, Clock.systemUTC(), pauseHook(context), context.env());
     }
 
     /**

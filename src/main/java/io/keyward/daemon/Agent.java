@@ -45,7 +45,8 @@ public final class Agent implements AutoCloseable {
     }
 
     /** Opens the audit log, logs in to Vault and binds the policy. */
-    public static Agent start(AgentConfig config, Policy policy, Clock clock, Plugins.PhaseListener listener)
+    public static Agent start(AgentConfig config, Policy policy, Clock clock, Plugins.PhaseListener listener,
+                              Map<String, String> env)
             throws IOException {
         SecureRandom random = new SecureRandom();
         byte[] key = AuditKey.loadOrCreate(config.audit().hmacKeyFile(), random);
@@ -61,7 +62,7 @@ public final class Agent implements AutoCloseable {
         Rotator rotator = new Rotator(vault, audit, fingerprints, clock, Sleeper.system(),
                 () -> ThreadLocalRandom.current().nextDouble(),
                 new Rotator.Settings(config.state(), config.agentId(), config.lease()), listener);
-        return new Agent(config, policy, audit, vault, rotator, bind(policy, new Generators(random)));
+        return new Agent(config, policy, audit, vault, rotator, bind(policy, new Generators(random, env)));
     }
 
     /** Binds every secret of a policy to its plug-ins. */

@@ -14,10 +14,10 @@ final class Commands {
     private Commands() {}
 
     /** Prints a new value on standard output (trailing newline removed). */
-    record Generator(List<String> argv, Duration timeout) implements Plugins.Generator {
+    record Generator(List<String> argv, Duration timeout, Map<String, String> env) implements Plugins.Generator {
         @Override
         public String generate() throws IOException {
-            CommandRunner.Result r = CommandRunner.run(argv, null, Map.of(), timeout, List.of());
+            CommandRunner.Result r = CommandRunner.run(argv, null, env, timeout, List.of());
             if (r.exitCode() != 0) throw new IOException(argv.get(0) + " exited with " + r.exitCode());
             String value = stripNewline(r.stdout());
             if (value.isEmpty()) throw new IOException(argv.get(0) + " printed nothing");
@@ -26,11 +26,11 @@ final class Commands {
     }
 
     /** Issue, accept and revoke through programs; see {@link Policy.IssuerSpec.Command}. */
-    record Issuer(Policy.IssuerSpec.Command spec) implements Plugins.Issuer {
+    record Issuer(Policy.IssuerSpec.Command spec, Map<String, String> env) implements Plugins.Issuer {
         @Override
         public String issue(String secretId, String requestId) throws IOException {
             CommandRunner.Result r = CommandRunner.run(spec.issue(), null,
-                    Map.of("KEYWARD_SECRET_ID", secretId, "KEYWARD_REQUEST_ID", requestId), spec.timeout(), List.of());
+                    with(env, "KEYWARD_SECRET_ID", secretId, "KEYWARD_REQUEST_ID", requestId), spec.timeout(), List.of());
             if (r.exitCode() != 0) throw new IOException("issuer " + spec.name() + ": issue exited with " + r.exitCode());
             String key = stripNewline(r.stdout());
             if (key.isEmpty()) throw new IOException("issuer " + spec.name() + ": issue printed no key");
@@ -40,13 +40,13 @@ final class Commands {
         @Override
         public void accept(String secretId, String value) throws IOException {
             if (spec.accept().isEmpty()) return;
-            expectZero("accept", CommandRunner.run(spec.accept(), value, Map.of("KEYWARD_SECRET_ID", secretId),
+            expectZero("accept", CommandRunner.run(spec.accept(), value, with(env, "KEYWARD_SECRET_ID", secretId),
                     spec.timeout(), List.of(value)));
         }
 
         @Override
         public void revoke(String secretId, String value) throws IOException {
-            expectZero("revoke", CommandRunner.run(spec.revoke(), value, Map.of("KEYWARD_SECRET_ID", secretId),
+            expectZero("revoke", CommandRunner.run(spec.revoke(), value, with(env, "KEYWARD_SECRET_ID", secretId),
                     spec.timeout(), List.of(value)));
         }
 
@@ -56,14 +56,20 @@ final class Commands {
     }
 
     /** Reads the value of {@code field} on standard input; exit 0 means it works, 1 that it does not. */
-    record Verifier(List<String> argv, Duration timeout, String field) implements Plugins.Verifier {
+    record Verifier(List<String> argv, Duration timeout, String field, Map<String, String> env) implements Plugins.Verifier {
         @Override
         public void verify(String secretId, SecretData value) throws IOException {
             String v = value.string(field).orElse("");
-            CommandRunner.Result r = CommandRunner.run(argv, v, Map.of("KEYWARD_SECRET_ID", secretId), timeout, List.of(v));
+            CommandRunner.Result r = CommandRunner.run(argv, v, with(env, "KEYWARD_SECRET_ID", secretId), timeout, List.of(v));
             if (r.exitCode() == 1) throw new Plugins.Rejected(argv.get(0) + " rejected the new value");
             if (r.exitCode() != 0) throw new IOException(argv.get(0) + " exited with " + r.exitCode());
         }
+    }
+
+    static Map<String, String> with(Map<String, String> env, String... pairs) {
+        Map<String, String> out = new java.util.HashMap<>(env);
+        for (int i = 0; i + 1 < pairs.length; i += 2) out.put(pairs[i], pairs[i + 1]);
+        return out;
     }
 
     static String stripNewline(String s) {

@@ -100,7 +100,7 @@ final class RotationFixture implements AutoCloseable {
                 ""));
         Fakes.Target target = new Fakes.Target("t1", "password");
         Policy.SecretPolicy sp = p.secrets().get(0);
-        Plugins.Generator g = new io.keyward.generate.Generators(new java.security.SecureRandom()).generator(sp).orElseThrow();
+        Plugins.Generator g = new io.keyward.generate.Generators(new java.security.SecureRandom(), java.util.Map.of()).generator(sp).orElseThrow();
         Plugins.Generator tracked = () -> io.keyward.testing.Leaks.track(g.generate());
         return new Secret(id, new SecretBinding(sp, Optional.of(tracked), Optional.empty(), List.of(), List.of(target)),
                 null, target);

@@ -1,0 +1,222 @@
+package io.keyward.crash;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.keyward.cli.Cli;
+import io.keyward.testing.Leaks;
+import io.keyward.testing.TestDirs;
+import io.keyward.testing.TestVault;
+import io.keyward.testing.VaultExtension;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * Runs keyward as a separate JVM against the real OpenBao, with a file-backed issuer script and a
+ * file target, kills it with SIGKILL at every phase boundary (three times each) and at random
+ * moments, resumes, and checks the invariant after each: the journal finished or rolled back; the
+ * live value, the issuer's only valid key and the target agree; nothing valid is missing from
+ * Vault; no key was revoked while a target held it; no secret rotated twice.
+ * {@code -Dsoak.kills=500} sets the number of random kills (default 50).
+ */
+@ExtendWith(VaultExtension.class)
+final class CrashTest {
+
+    private static final List<String> BOUNDARIES = List.of("claimed", "staged", "applied", "verified", "promoted",
+            "delivered", "retired");
+
+    private TestVault vault;
+    private Path work;
+    private Path logs;
+    private final List<String> violations = new ArrayList<>();
+    private int kills;
+
+    @BeforeEach
+    void setUp(TestVault vault) throws IOException {
+        this.vault = vault;
+        this.work = TestDirs.credentials("crash");
+        this.logs = TestDirs.fresh("crash");
+    }
+
+    @Test
+    void killAtEveryPhaseBoundary_threeTimes_thenRandomly_invariantHolds() throws Exception {
+        for (String phase : BOUNDARIES) {
+            for (int i = 0; i < 3; i++) {
+                runOnce(phase, 0);
+            }
+        }
+        int randomKills = Integer.getInteger("soak.kills", 50);
+        Random random = new Random(Long.getLong("soak.seed", System.nanoTime()));
+        for (int i = 0; i < randomKills; i++) {
+            runOnce(null, 150 + random.nextInt(1400));
+        }
+        String summary = "crash test: " + kills + " kills, " + violations.size() + " violations";
+        System.out.println(summary);
+        Files.writeString(logs.resolve("summary.txt"), summary + "\n" + String.join("\n", violations));
+        assertThat(kills).isEqualTo(BOUNDARIES.size() * 3 + randomKills);
+        assertThat(violations).isEmpty();
+    }
+
+    /** One secret: rotate it once cleanly, then start a rotation in a JVM, kill it, resume, check. */
+    private void runOnce(String pauseAt, int killAfterMs) throws Exception {
+        String id = "crash-" + UUID.randomUUID().toString().substring(0, 8);
+        Path dir = Files.createDirectories(work.resolve(id));
+        Path state = Files.createDirectories(dir.resolve("issuer"));
+        Path targets = Files.createDirectories(dir.resolve("targets"));
+        Path config = writeConfig(dir, id);
+        Map<String, String> env = new HashMap<>(Map.of("VAULT_TOKEN", vault.rootToken(),
+                "CRASH_STATE", state.toString(), "CRASH_TARGETS", targets.toString()));
+
+        ByteArrayOutputStream firstOut = new ByteArrayOutputStream();
+        int first = Cli.run(new String[] {"rotate", id, "--now", "-c", config.toString()},
+                new PrintStream(firstOut, true, StandardCharsets.UTF_8), new PrintStream(firstOut, true, StandardCharsets.UTF_8), env);
+        String label = id + (pauseAt != null ? " killed after " + pauseAt : " killed after " + killAfterMs + " ms");
+        if (first != 0) {
+            violations.add(label + ": the first rotation failed (" + first + "): " + firstOut.toString(StandardCharsets.UTF_8).strip());
+            return;
+        }
+        int before = liveVersion(id);
+
+        Process child = startChild(id, config, env, pauseAt);
+        if (pauseAt != null) {
+            waitForPause(child, id, pauseAt);
+        } else {
+            child.waitFor(killAfterMs, TimeUnit.MILLISECONDS);
+        }
+        child.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        kills++;
+
+        int code = Cli.run(new String[] {"resume", "-c", config.toString()}, quiet(), quiet(), env);
+        if (code != 0 && code != 4) violations.add(label + ": resume exited with " + code);
+        check(label, id, before, state, targets);
+        trackKeys(state);
+    }
+
+    private void check(String label, String id, int before, Path state, Path targets) throws Exception {
+        JsonNode journal = read("secret/data/crash-state/journal/" + id);
+        String phase = journal.path("data").path("data").path("phase").asString();
+        if (!phase.equals("retired") && !phase.equals("rolled_back")) {
+            violations.add(label + ": journal left at " + phase);
+        }
+        JsonNode live = read("secret/data/crash/" + id).path("data");
+        String value = live.path("data").path("api_key").asString();
+        int version = live.path("metadata").path("version").asInt();
+        boolean rotated = phase.equals("retired") && journal.path("data").path("data").path("new_version").asInt() == version
+                && version == before + 1;
+        if (version != before && !rotated) {
+            violations.add(label + ": live version " + version + " after starting from " + before + " (phase " + phase + ")");
+        }
+        Path targetFile = targets.resolve(id);
+        String held = Files.exists(targetFile) ? Files.readString(targetFile).strip() : "(no file)";
+        if (!held.equals(value)) violations.add(label + ": the target holds another value than Vault's live one");
+        Set<String> valid;
+        try (Stream<Path> s = Files.list(state.resolve("valid"))) {
+            valid = s.map(p -> p.getFileName().toString()).collect(Collectors.toSet());
+        }
+        if (!valid.equals(Set.of(value))) {
+            violations.add(label + ": the issuer's valid keys are " + valid.size() + ", expected exactly the live one");
+        }
+        Path v = state.resolve("violations");
+        if (Files.exists(v)) violations.add(label + ": " + Files.readString(v).strip());
+    }
+
+    private Process startChild(String id, Path config, Map<String, String> env, String pauseAt) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xshare:auto",
+                "-Dkeyward.basedir=" + TestDirs.target().getParent(), "-Dkeyward.log.level=INFO"));
+        if (pauseAt != null) cmd.add("-Dkeyward.test.pause-at=" + pauseAt);
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.keyward.cli.Main",
+                "rotate", id, "--now", "-c", config.toString()));
+        ProcessBuilder pb = new ProcessBuilder(cmd)
+                .redirectOutput(logs.resolve(id + ".out").toFile())
+                .redirectError(logs.resolve(id + ".err").toFile());
+        pb.environment().putAll(env);
+        return pb.start();
+    }
+
+    private void waitForPause(Process child, String id, String phase) throws Exception {
+        Path err = logs.resolve(id + ".err");
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (System.nanoTime() < until) {
+            if (Files.exists(err) && Files.readString(err).contains("PAUSED " + id + " " + phase)) return;
+            if (!child.isAlive()) {
+                violations.add(id + ": the agent exited (" + child.exitValue() + ") before pausing at " + phase);
+                return;
+            }
+            Thread.sleep(20);
+        }
+        violations.add(id + ": the agent never paused at " + phase);
+    }
+
+    private Path writeConfig(Path dir, String id) throws IOException {
+        String issuer = TestDirs.target().getParent().resolve("src/test/resources/crash/issuer.sh").toString();
+        Files.writeString(dir.resolve("policy.yaml"), String.join("\n",
+                "issuers:",
+                "  crash-issuer:",
+                "    type: command",
+                "    issue: [bash, " + issuer + ", issue]",
+                "    revoke: [bash, " + issuer + ", revoke]",
+                "secrets:",
+                "  - id: " + id,
+                "    path: crash/" + id,
+                "    fields: [api_key]",
+                "    generator: { type: issuer, issuer: crash-issuer }",
+                "    schedule: { every: 30d }",
+                "    grace: 0s",
+                "    attempts: 2",
+                "    backoff: { initial: 50ms, max: 200ms }",
+                "    verify:",
+                "      - { type: command, command: [bash, " + issuer + ", check] }",
+                "    targets:",
+                "      - { id: app, type: file, path: " + dir.resolve("targets").resolve(id) + " }",
+                ""));
+        return Files.writeString(dir.resolve("keyward.yaml"), String.join("\n",
+                "agent: { id: crash-agent }",
+                "vault: { address: \"" + vault.address() + "\" }",
+                "state: { mount: secret, path: crash-state }",
+                "rotation: { lease: 30s }",
+                "audit:",
+                "  file: " + logs.resolve("audit.jsonl"),
+                "  hmac_key_file: " + dir.resolve("hmac.key"),
+                ""));
+    }
+
+    private int liveVersion(String id) {
+        return read("secret/data/crash/" + id).path("data").path("metadata").path("version").asInt(0);
+    }
+
+    private JsonNode read(String apiPath) {
+        return vault.admin("GET", apiPath, null);
+    }
+
+    private static void trackKeys(Path state) throws IOException {
+        for (String sub : List.of("valid", "revoked")) {
+            Path d = state.resolve(sub);
+            if (!Files.isDirectory(d)) continue;
+            try (Stream<Path> s = Files.list(d)) {
+                s.forEach(p -> Leaks.track(p.getFileName().toString()));
+            }
+        }
+    }
+
+    private static PrintStream quiet() {
+        return new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
+    }
+}
