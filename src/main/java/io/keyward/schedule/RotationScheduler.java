@@ -1,0 +1,190 @@
+package io.keyward.schedule;
+
+import io.keyward.rotation.Outcome;
+import io.keyward.rotation.Rotator;
+import io.keyward.rotation.SecretBinding;
+import io.keyward.rotation.StoreException;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.Date;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.DoubleSupplier;
+import org.quartz.DisallowConcurrentExecution;
+import org.quartz.Job;
+import org.quartz.JobBuilder;
+import org.quartz.JobDetail;
+import org.quartz.JobExecutionContext;
+import org.quartz.JobKey;
+import org.quartz.Scheduler;
+import org.quartz.SchedulerException;
+import org.quartz.SimpleScheduleBuilder;
+import org.quartz.Trigger;
+import org.quartz.TriggerBuilder;
+import org.quartz.TriggerKey;
+import org.quartz.impl.StdSchedulerFactory;
+import org.quartz.spi.JobFactory;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Quartz with its in-memory store: one job per secret, never two runs of one secret at once.
+ * After each run the job computes its next start (schedule, window, jitter, or the end of a wait)
+ * and reschedules itself. {@link #reschedule} takes a new policy without a restart.
+ */
+public final class RotationScheduler implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(RotationScheduler.class);
+    private static final String GROUP = "keyward";
+
+    private final Rotator rotator;
+    private final Clock clock;
+    private final DoubleSupplier random;
+    private final String agentId;
+    private final Scheduler quartz;
+    private final Map<String, SecretBinding> bindings = new ConcurrentHashMap<>();
+    private final AtomicLong runs = new AtomicLong();
+    private final AtomicLong failures = new AtomicLong();
+
+    public RotationScheduler(Rotator rotator, Clock clock, DoubleSupplier random, String agentId, int threads)
+            throws SchedulerException {
+        this.rotator = rotator;
+        this.clock = clock;
+        this.random = random;
+        this.agentId = agentId;
+        Properties p = new Properties();
+        p.setProperty("org.quartz.scheduler.instanceName", "keyward-" + System.identityHashCode(this));
+        p.setProperty("org.quartz.scheduler.skipUpdateCheck", "true");
+        p.setProperty("org.quartz.threadPool.threadCount", String.valueOf(threads));
+        p.setProperty("org.quartz.threadPool.threadNamePrefix", "keyward-rotation");
+        p.setProperty("org.quartz.jobStore.class", "org.quartz.simpl.RAMJobStore");
+        p.setProperty("org.quartz.jobStore.misfireThreshold", "5000");
+        this.quartz = new StdSchedulerFactory(p).getScheduler();
+        this.quartz.setJobFactory(factory());
+    }
+
+    /** Schedules every secret and starts running jobs. */
+    public void start(Map<String, SecretBinding> initial) throws SchedulerException {
+        reschedule(initial);
+        quartz.start();
+    }
+
+    /** Replaces the set of secrets: new ones are scheduled, removed ones unscheduled, all recomputed. */
+    public synchronized void reschedule(Map<String, SecretBinding> next) throws SchedulerException {
+        Set<String> gone = new HashSet<>(bindings.keySet());
+        gone.removeAll(next.keySet());
+        for (String id : gone) {
+            quartz.deleteJob(JobKey.jobKey(id, GROUP));
+            bindings.remove(id);
+        }
+        bindings.putAll(next);
+        for (SecretBinding b : next.values()) {
+            schedule(b.id(), firstRun(b));
+        }
+        LOG.info("scheduled {} secret{} ({} removed)", next.size(), next.size() == 1 ? "" : "s", gone.size());
+    }
+
+    /** When a secret's job fires next, if it is scheduled. */
+    public Optional<Instant> nextRun(String secretId) throws SchedulerException {
+        Trigger t = quartz.getTrigger(TriggerKey.triggerKey(secretId, GROUP));
+        return t == null || t.getNextFireTime() == null ? Optional.empty() : Optional.of(t.getNextFireTime().toInstant());
+    }
+
+    public boolean running() throws SchedulerException {
+        return quartz.isStarted() && !quartz.isShutdown() && !quartz.isInStandbyMode();
+    }
+
+    public long runs() {
+        return runs.get();
+    }
+
+    public long failures() {
+        return failures.get();
+    }
+
+    /** Stops taking new runs and waits for the ones in progress to finish their step. */
+    @Override
+    public void close() throws SchedulerException {
+        quartz.shutdown(true);
+    }
+
+    private Instant firstRun(SecretBinding b) {
+        try {
+            return NextRun.after(b, rotator.journal(b.id()).map(Rotator.Journaled::entry), rotator.lastRotated(b),
+                    clock.instant(), random.getAsDouble(), agentId);
+        } catch (StoreException e) {
+            LOG.warn("cannot read the state of {} yet ({}); trying it now", b.id(), e.getMessage());
+            return clock.instant();
+        }
+    }
+
+    /** One run of a secret's job; catches everything so that the scheduler carries on. */
+    void run(String secretId) {
+        SecretBinding b = bindings.get(secretId);
+        if (b == null) return;
+        runs.incrementAndGet();
+        Instant next;
+        try {
+            Outcome o = rotator.rotate(b, false, false, "schedule");
+            if (o.failed()) {
+                failures.incrementAndGet();
+                LOG.warn("{}", o.describe());
+            } else if (!(o instanceof Outcome.Skipped s && s.reason().startsWith("not due"))) {
+                LOG.info("{}", o.describe());
+            }
+            next = NextRun.afterOutcome(b, o, clock.instant()).orElseGet(() -> firstRun(b));
+        } catch (RuntimeException e) {
+            failures.incrementAndGet();
+            LOG.error("rotation run of {} failed unexpectedly; trying again later", secretId, e);
+            next = clock.instant().plus(b.policy().retry().max().plusSeconds(5));
+        }
+        try {
+            if (bindings.containsKey(secretId)) schedule(secretId, next);
+        } catch (SchedulerException e) {
+            LOG.error("cannot schedule the next run of {}", secretId, e);
+        }
+    }
+
+    private void schedule(String secretId, Instant at) throws SchedulerException {
+        JobKey key = JobKey.jobKey(secretId, GROUP);
+        Trigger trigger = TriggerBuilder.newTrigger().withIdentity(secretId, GROUP).forJob(key)
+                .startAt(Date.from(at.equals(Instant.MAX) ? clock.instant().plusSeconds(365L * 86400) : at))
+                .withSchedule(SimpleScheduleBuilder.simpleSchedule().withMisfireHandlingInstructionFireNow())
+                .build();
+        if (quartz.checkExists(key)) {
+            if (quartz.getTrigger(trigger.getKey()) != null) {
+                quartz.rescheduleJob(trigger.getKey(), trigger);
+            } else {
+                quartz.scheduleJob(trigger);
+            }
+        } else {
+            JobDetail job = JobBuilder.newJob(RotationJob.class).withIdentity(key).storeDurably()
+                    .usingJobData("secret", secretId).build();
+            quartz.scheduleJob(job, Set.of(trigger), true);
+        }
+    }
+
+    private JobFactory factory() {
+        return (bundle, scheduler) -> new RotationJob(this);
+    }
+
+    /** The Quartz job of one secret; gets its scheduler from the {@link JobFactory}. */
+    @DisallowConcurrentExecution
+    static final class RotationJob implements Job {
+        private final RotationScheduler owner;
+
+        RotationJob(RotationScheduler owner) {
+            this.owner = owner;
+        }
+
+        @Override
+        public void execute(JobExecutionContext context) {
+            owner.run(context.getJobDetail().getJobDataMap().getString("secret"));
+        }
+    }
+}

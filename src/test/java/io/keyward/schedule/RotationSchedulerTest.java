@@ -1,0 +1,149 @@
+package io.keyward.schedule;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.keyward.audit.JsonAuditLog;
+import io.keyward.generate.Generators;
+import io.keyward.policy.Policy;
+import io.keyward.rotation.Fingerprinter;
+import io.keyward.rotation.Phase;
+import io.keyward.rotation.Plugins;
+import io.keyward.rotation.Rotator;
+import io.keyward.rotation.SecretBinding;
+import io.keyward.rotation.SecretData;
+import io.keyward.rotation.SecretPath;
+import io.keyward.testing.Leaks;
+import io.keyward.testing.TestDirs;
+import io.keyward.testing.TestVault;
+import io.keyward.testing.VaultExtension;
+import io.keyward.vault.VaultAuth;
+import io.keyward.vault.VaultClient;
+import io.keyward.vault.VaultSettings;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** Quartz scheduling of real rotations against OpenBao, on the real clock, with short intervals. */
+@ExtendWith(VaultExtension.class)
+final class RotationSchedulerTest {
+
+    private TestVault vault;
+    private VaultClient store;
+    private JsonAuditLog audit;
+    private Rotator rotator;
+    private RotationScheduler scheduler;
+    private final List<String> delivered = new CopyOnWriteArrayList<>();
+
+    @BeforeEach
+    void setUp(TestVault vault) throws Exception {
+        this.vault = vault;
+        Fingerprinter fp = new Fingerprinter("scheduler-test-key-0123456789".getBytes());
+        audit = JsonAuditLog.open(TestDirs.fresh("schedule").resolve("audit.jsonl"), "sched", Clock.systemUTC());
+        store = VaultClient.connect(VaultSettings.of(vault.address(),
+                new VaultAuth.Token(Optional.of(vault.rootToken()), Optional.empty())), audit, fp, Clock.systemUTC());
+        rotator = new Rotator(store, audit, fp, Clock.systemUTC(), d -> Thread.sleep(d.toMillis()), () -> 0.5,
+                new Rotator.Settings(vault.uniquePath("state"), "sched-agent", Duration.ofSeconds(30)),
+                Plugins.PhaseListener.none());
+        scheduler = new RotationScheduler(rotator, Clock.systemUTC(), () -> 0.0, "sched-agent", 4);
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        scheduler.close();
+        store.close();
+        audit.close();
+    }
+
+    @Test
+    void missingSecret_isCreatedAtOnce_andItsNextRunFollowsTheSchedule() throws Exception {
+        SecretBinding b = binding("new", "30d", "0s");
+        scheduler.start(Map.of(b.id(), b));
+
+        await().atMost(Duration.ofSeconds(20)).until(() -> store.read(b.livePath()).isPresent());
+        await().atMost(Duration.ofSeconds(10)).until(() -> scheduler.nextRun(b.id())
+                .map(t -> t.isAfter(Instant.now().plus(Duration.ofDays(29)))).orElse(false));
+        assertThat(delivered).hasSize(1);
+    }
+
+    @Test
+    void graceWait_endsWithRetirementAtItsTime() throws Exception {
+        SecretBinding b = binding("grace", "30d", "2s");
+        scheduler.start(Map.of(b.id(), b));
+
+        await().atMost(Duration.ofSeconds(20)).until(() -> rotator.journal(b.id())
+                .map(j -> j.entry().phase() == Phase.DELIVERED).orElse(false));
+        Instant retireAfter = rotator.journal(b.id()).orElseThrow().entry().retireAfter();
+        await().atMost(Duration.ofSeconds(20)).until(() -> rotator.journal(b.id())
+                .map(j -> j.entry().phase() == Phase.RETIRED).orElse(false));
+        Instant retired = rotator.journal(b.id()).orElseThrow().entry().phaseTimes().get("retired");
+        assertThat(retired).isAfterOrEqualTo(retireAfter);
+    }
+
+    @Test
+    void existingSecret_isScheduledAtItsDueTime_notBefore() throws Exception {
+        SecretBinding b = binding("existing", "1h", "0s");
+        store.write(b.livePath(), SecretData.of("password", Leaks.secret("old")), java.util.OptionalInt.empty());
+        Instant created = rotator.lastRotated(b).orElseThrow();
+        scheduler.start(Map.of(b.id(), b));
+
+        assertThat(scheduler.nextRun(b.id())).hasValueSatisfying(t ->
+                assertThat(t).isBetween(created.plus(Duration.ofHours(1)).minusSeconds(1),
+                        created.plus(Duration.ofHours(1)).plusSeconds(1)));
+        Thread.sleep(300);
+        assertThat(delivered).isEmpty();
+        assertThat(scheduler.runs()).isZero();
+    }
+
+    @Test
+    void reschedule_addsNewSecrets_andDropsRemovedOnes() throws Exception {
+        SecretBinding first = binding("first", "30d", "0s");
+        scheduler.start(Map.of(first.id(), first));
+        await().atMost(Duration.ofSeconds(20)).until(() -> store.read(first.livePath()).isPresent());
+
+        SecretBinding second = binding("second", "30d", "0s");
+        scheduler.reschedule(Map.of(second.id(), second));
+
+        await().atMost(Duration.ofSeconds(20)).until(() -> store.read(second.livePath()).isPresent());
+        assertThat(scheduler.nextRun(first.id())).isEmpty();
+        assertThat(scheduler.nextRun(second.id())).isPresent();
+        assertThat(scheduler.running()).isTrue();
+    }
+
+    private SecretBinding binding(String name, String every, String grace) throws Exception {
+        String id = vault.uniqueName(name);
+        SecretPath path = vault.uniquePath(name);
+        Policy p = Policy.parse("sched.yaml", String.join("\n",
+                "secrets:",
+                "  - id: " + id,
+                "    path: " + path.path(),
+                "    fields: [password]",
+                "    generator: { type: random, length: 20 }",
+                "    schedule: { every: " + every + " }",
+                "    grace: " + grace,
+                ""));
+        Policy.SecretPolicy sp = p.secrets().get(0);
+        Plugins.Generator g = new Generators(new SecureRandom(), Map.of()).generator(sp).orElseThrow();
+        Plugins.Target t = new Plugins.Target() {
+            @Override
+            public String id() {
+                return "memory";
+            }
+
+            @Override
+            public void deliver(String secretId, int version, SecretData value) throws java.io.IOException {
+                delivered.add(secretId + "@" + version);
+            }
+        };
+        return new SecretBinding(sp, Optional.of(() -> Leaks.track(g.generate())), Optional.empty(), List.of(), List.of(t));
+    }
+}
