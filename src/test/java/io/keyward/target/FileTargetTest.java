@@ -1,0 +1,77 @@
+package io.keyward.target;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.keyward.policy.Policy;
+import io.keyward.rotation.Plugins;
+import io.keyward.rotation.SecretData;
+import io.keyward.testing.TestDirs;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.Test;
+
+final class FileTargetTest {
+
+    private final Path dir = TestDirs.credentials("file-target");
+
+    @Test
+    void deliver_writesTheFieldWithItsMode_andLeavesNoTemporaryFile() throws Exception {
+        Path file = dir.resolve("sub/db-password");
+        Plugins.Target t = Targets.of(new Policy.TargetSpec.File("app", file, "password",
+                PosixFilePermissions.fromString("rw-r-----"), Optional.empty()));
+        t.deliver("db", 3, SecretData.of(Map.of("password", "p-1", "user", "app")));
+
+        assertThat(Files.readString(file)).isEqualTo("p-1");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(file))).isEqualTo("rw-r-----");
+        try (var files = Files.list(file.getParent())) {
+            assertThat(files).containsExactly(file);
+        }
+    }
+
+    @Test
+    void deliver_emptyOrMissingField_isRefused_andTheOldFileStays() throws Exception {
+        Path file = dir.resolve("token");
+        Plugins.Target t = Targets.of(new Policy.TargetSpec.File("app", file, "token",
+                PosixFilePermissions.fromString("rw-------"), Optional.empty()));
+        t.deliver("s", 1, SecretData.of("token", "first"));
+
+        assertThatThrownBy(() -> t.deliver("s", 2, SecretData.of("token", ""))).isInstanceOf(Plugins.Rejected.class)
+                .hasMessageContaining("empty or missing");
+        assertThatThrownBy(() -> t.deliver("s", 2, SecretData.of("other", "x"))).isInstanceOf(Plugins.Rejected.class);
+        assertThat(Files.readString(file)).isEqualTo("first");
+    }
+
+    @Test
+    void aReaderDuringManyWrites_seesOnlyWholeValues() throws Exception {
+        Path file = dir.resolve("rolling");
+        Plugins.Target t = Targets.of(new Policy.TargetSpec.File("app", file, "v",
+                PosixFilePermissions.fromString("rw-------"), Optional.empty()));
+        String a = "A".repeat(64 * 1024);
+        String b = "B".repeat(64 * 1024);
+        t.deliver("s", 1, SecretData.of("v", a));
+        AtomicBoolean stop = new AtomicBoolean();
+        List<String> torn = new ArrayList<>();
+        Thread reader = new Thread(() -> {
+            while (!stop.get()) {
+                try {
+                    String s = Files.readString(file);
+                    if (!s.equals(a) && !s.equals(b)) torn.add("read " + s.length() + " characters");
+                } catch (java.io.IOException e) {
+                    torn.add(e.toString());
+                }
+            }
+        });
+        reader.start();
+        for (int i = 0; i < 200; i++) t.deliver("s", i, SecretData.of("v", i % 2 == 0 ? b : a));
+        stop.set(true);
+        reader.join();
+        assertThat(torn).isEmpty();
+    }
+}
