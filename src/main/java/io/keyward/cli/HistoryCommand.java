@@ -53,7 +53,7 @@ final class HistoryCommand implements Callable<Integer> {
                 for (JournalEntry.HistoryItem h : history) {
                     context.out().printf("%-38s %-10s %-12s %-9s %-22s %s%n", h.rotationId(), h.trigger(), h.outcome(),
                             "v" + h.fromVersion() + "->v" + h.toVersion(),
-                            h.finishedAt() == null ? "-" : h.finishedAt().toString().replace("T", " ").replaceAll("\\.\\d+", ""),
+                            h.finishedAt() == null ? "-" : Output.time(h.finishedAt()),
                             h.error() == null ? "-" : h.error());
                 }
             }

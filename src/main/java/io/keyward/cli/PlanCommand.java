@@ -80,9 +80,9 @@ final class PlanCommand implements Callable<Integer> {
         context.out().printf("Rotations from %s for %s (%d):%n", start, Durations.format(span), steps.size());
         context.out().printf("%-22s %-24s %-28s %-22s %s%n", "WHEN (UTC)", "SECRET", "WHY", "OLD REVOCABLE", "TARGETS");
         for (Planner.Step s : steps) {
-            context.out().printf("%-22s %-24s %-28s %-22s %s%n", s.at().toString().replace("T", " ").replaceAll("\\.\\d+", ""),
+            context.out().printf("%-22s %-24s %-28s %-22s %s%n", Output.time(s.at()),
                     s.secretId(), s.why().length() > 28 ? s.why().substring(0, 27) + "…" : s.why(),
-                    s.oldRevocableAt().toString().replace("T", " ").replaceAll("\\.\\d+", ""),
+                    Output.time(s.oldRevocableAt()),
                     s.targets().isEmpty() ? "-" : String.join(", ", s.targets()));
         }
         return ExitCode.OK.code;

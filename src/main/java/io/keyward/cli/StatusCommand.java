@@ -70,7 +70,7 @@ final class StatusCommand implements Callable<Integer> {
             String flight = r.get("in_flight") == null ? "-" : r.get("phase") + " by " + r.get("owner");
             context.out().printf("%-24s %-5s %-12s %-22s %-34s %s%n", r.get("secret"), "v" + r.get("live_version"),
                     r.get("age") == null ? "-" : r.get("age"),
-                    r.get("next_due").toString().replace("T", " ").replaceAll("\\.\\d+", ""), flight,
+                    Output.time(r.get("next_due")), flight,
                     r.get("last_error") == null ? "-" : r.get("last_error"));
         }
         return ExitCode.OK.code;
