@@ -2,6 +2,7 @@ package io.keyward.daemon;
 
 import io.keyward.audit.AuditKey;
 import io.keyward.audit.JsonAuditLog;
+import io.keyward.docbits.DocBits;
 import io.keyward.generate.Generators;
 import io.keyward.policy.Policy;
 import io.keyward.rotation.Fingerprinter;
@@ -62,19 +63,23 @@ public final class Agent implements AutoCloseable {
         Rotator rotator = new Rotator(vault, audit, fingerprints, clock, Sleeper.system(),
                 () -> ThreadLocalRandom.current().nextDouble(),
                 new Rotator.Settings(config.state(), config.agentId(), config.lease()), listener);
-        return new Agent(config, policy, audit, vault, rotator, bind(policy, new Generators(random, env)));
+        return new Agent(config, policy, audit, vault, rotator,
+                bind(policy, new Generators(random, env), new DocBits(DocBits.defaultHttpClient(), Sleeper.system()), vault));
     }
 
     /** Binds every secret of a policy to its plug-ins. */
-    static Map<String, SecretBinding> bind(Policy policy, Generators generators) {
+    static Map<String, SecretBinding> bind(Policy policy, Generators generators, DocBits docbits,
+                                           io.keyward.rotation.SecretStore store) {
         Map<String, Plugins.Issuer> issuers = new LinkedHashMap<>();
-        policy.issuers().forEach((name, spec) -> issuers.put(name, generators.issuer(spec)));
+        policy.issuers().forEach((name, spec) -> issuers.put(name, spec instanceof Policy.IssuerSpec.DocBits d
+                ? docbits.issuer(d, store) : generators.issuer(spec)));
         Map<String, SecretBinding> out = new LinkedHashMap<>();
         for (Policy.SecretPolicy s : policy.secrets()) {
             Optional<String> issuerName = s.generator() instanceof Policy.GeneratorSpec.Issued i
                     ? Optional.of(i.issuer()) : s.issuer();
             List<Plugins.Verifier> verifiers = new ArrayList<>();
-            s.verify().forEach(v -> verifiers.add(generators.verifier(v, s.generator().field())));
+            s.verify().forEach(v -> verifiers.add(v instanceof Policy.VerifySpec.DocBits d
+                    ? docbits.verifier(d, s.generator().field()) : generators.verifier(v, s.generator().field())));
             List<Plugins.Target> targets = new ArrayList<>();
             s.targets().forEach(t -> targets.add(Targets.of(t)));
             out.put(s.id(), new SecretBinding(s, generators.generator(s), issuerName.map(issuers::get), verifiers, targets));

@@ -83,6 +83,13 @@ public record Policy(Path source, Map<String, IssuerSpec> issuers, List<SecretPo
         String name();
 
         /**
+         * DocBits in API mode: keys are created and revoked through operator-configured endpoints,
+         * called with the key read from {@code auth}; {@code keyPointer} finds the new key in the answer.
+         */
+        record DocBits(String name, java.net.URI baseUrl, String org, VaultField auth, Endpoint create,
+                       String keyPointer, Endpoint revoke, Duration timeout) implements IssuerSpec {}
+
+        /**
          * Programs that issue and revoke keys: {@code issue} prints a new key (it gets the request
          * id in KEYWARD_REQUEST_ID and must print the same key when asked twice with one id);
          * {@code revoke} and {@code accept} read a key on standard input.
@@ -97,8 +104,21 @@ public record Policy(Path source, Map<String, IssuerSpec> issuers, List<SecretPo
         }
     }
 
+    /** An HTTP call of a DocBits key endpoint; {@code body} may hold {request_id}, {secret_id} and {key}. */
+    public record Endpoint(String method, String path, String body) {}
+
+    /** Where a key that authorises calls is read: a field of a Vault KV v2 secret. */
+    public record VaultField(String mount, String path, String field) {}
+
     /** A check that a new value works before it is promoted. */
     public sealed interface VerifySpec {
+        /** DocBits' key probe must answer success for every listed organisation. */
+        record DocBits(java.net.URI baseUrl, List<String> orgs, Duration timeout) implements VerifySpec {
+            public DocBits {
+                orgs = List.copyOf(orgs);
+            }
+        }
+
         /** A program that reads the new value on standard input; exit 0 means it works. */
         record Command(List<String> argv, Duration timeout) implements VerifySpec {
             public Command {

@@ -31,11 +31,11 @@ final class PolicyReader {
 
     enum GeneratorType { RANDOM, COMMAND, ISSUER }
 
-    enum IssuerType { COMMAND }
+    enum IssuerType { COMMAND, DOCBITS }
 
     enum TargetType { FILE }
 
-    enum VerifyType { COMMAND }
+    enum VerifyType { COMMAND, DOCBITS }
 
     private final Problems problems = new Problems();
     private ZoneId defaultZone = ZoneId.of("UTC");
@@ -127,12 +127,18 @@ final class PolicyReader {
             Fields.of(e.getValue(), "issuers." + name, problems).ifPresent(f -> {
                 Optional<IssuerType> type = f.choice("type", IssuerType.class);
                 if (type.isEmpty() && !f.has("type")) {
-                    problems.add(f.mark(), "issuers." + name + ".type is missing", "write 'type: command'");
+                    problems.add(f.mark(), "issuers." + name + ".type is missing", "write 'type: command' or 'type: docbits'");
+                }
+                Duration timeout = f.duration("timeout", Duration.ofSeconds(30), Duration.ofMillis(100), Duration.ofMinutes(10));
+                if (type.orElse(IssuerType.COMMAND) == IssuerType.DOCBITS) {
+                    Policy.IssuerSpec d = docbitsIssuer(f, name, timeout);
+                    f.finish();
+                    if (d != null) out.put(name, d);
+                    return;
                 }
                 List<String> issue = argv(f, "issue");
                 List<String> revoke = argv(f, "revoke");
                 List<String> accept = argv(f, "accept");
-                Duration timeout = f.duration("timeout", Duration.ofSeconds(30), Duration.ofMillis(100), Duration.ofMinutes(10));
                 if (f.has("type") && issue.isEmpty()) {
                     problems.add(f.mark(), "issuers." + name + " has no 'issue' command", "give the program that prints a new key");
                 }
@@ -144,6 +150,67 @@ final class PolicyReader {
             });
         }
         return out;
+    }
+
+    private Policy.IssuerSpec docbitsIssuer(Fields f, String name, Duration timeout) {
+        String where = "issuers." + name;
+        java.net.URI base = url(f, "base_url");
+        String org = f.requiredString("org", "name the DocBits organisation (X-ORG-ID) the keys belong to");
+        Policy.VaultField auth = f.object("auth").map(a -> {
+            String mount = a.string("mount", "secret");
+            String path = a.requiredString("path", "the Vault path of the key that may create and revoke keys");
+            String field = a.string("field", "api_key");
+            a.finish();
+            return path == null ? null : new Policy.VaultField(mount, path, field);
+        }).orElse(null);
+        if (auth == null && !f.has("auth")) {
+            problems.add(f.mark(), where + " has no 'auth'", "give the Vault path of a key allowed to create and revoke keys");
+        }
+        Policy.Endpoint create = f.object("create").map(c -> endpoint(c, "POST")).orElse(null);
+        if (create == null && !f.has("create")) {
+            problems.add(f.mark(), where + " has no 'create' endpoint", "DocBits documents none: give the method, path and body your deployment offers");
+        }
+        String pointer = f.string("key_pointer", "/key");
+        if (!pointer.startsWith("/")) {
+            problems.add(f.markOf("key_pointer"), where + ".key_pointer '" + pointer + "' is not a JSON pointer",
+                    "write it like /key or /data/key");
+        }
+        Policy.Endpoint revoke = f.object("revoke").map(r -> endpoint(r, "POST")).orElse(null);
+        if (revoke == null && !f.has("revoke")) {
+            problems.add(f.mark(), where + " has no 'revoke' endpoint", "give the method, path and body that revoke a key");
+        }
+        if (base == null || org == null || auth == null || create == null || revoke == null) return null;
+        return new Policy.IssuerSpec.DocBits(name, base, org, auth, create, pointer, revoke, timeout);
+    }
+
+    private Policy.Endpoint endpoint(Fields e, String defaultMethod) {
+        String method = e.string("method", defaultMethod).toUpperCase(Locale.ROOT);
+        if (!List.of("GET", "POST", "PUT", "PATCH", "DELETE").contains(method)) {
+            problems.add(e.markOf("method"), e.where() + ".method '" + method + "' is not an HTTP method", "use POST, PUT, PATCH or DELETE");
+        }
+        String path = e.requiredString("path", "the endpoint's path, like /api_keys");
+        if (path != null && !path.startsWith("/")) {
+            problems.add(e.markOf("path"), e.where() + ".path '" + path + "' must start with /", null);
+        }
+        String body = e.string("body", null);
+        e.finish();
+        return path == null ? null : new Policy.Endpoint(method, path, body);
+    }
+
+    private java.net.URI url(Fields f, String key) {
+        String text = f.requiredString(key, "give the DocBits host, like https://eu.api.docbits.com");
+        if (text == null) return null;
+        try {
+            java.net.URI u = new java.net.URI(text.strip());
+            if (!("https".equals(u.getScheme()) || "http".equals(u.getScheme())) || u.getHost() == null) {
+                throw new java.net.URISyntaxException(text, "not http(s)");
+            }
+            return u;
+        } catch (java.net.URISyntaxException e) {
+            problems.add(f.markOf(key), f.where() + "." + key + " '" + text + "' is not an http(s) URL",
+                    "production is https://api.docbits.com; EU https://eu.api.docbits.com; US https://us.api.docbits.com");
+            return null;
+        }
     }
 
     private Policy.SecretPolicy secret(Fields f, Map<String, Policy.IssuerSpec> issuers) {
@@ -210,7 +277,8 @@ final class PolicyReader {
             }
         }
         f.finish();
-        if (id == null || path == null || generator == null || schedule == null || targets.contains(null)) {
+        if (id == null || path == null || generator == null || schedule == null || targets.contains(null)
+                || verify.stream().anyMatch(java.util.Objects::isNull)) {
             return null;
         }
         return new Policy.SecretPolicy(id, mount, path, fields, generator, issuer, schedule, grace, retry, verify, targets);
@@ -400,13 +468,23 @@ final class PolicyReader {
     private Policy.VerifySpec verify(Fields v, String where) {
         Optional<VerifyType> type = v.choice("type", VerifyType.class);
         if (type.isEmpty() && !v.has("type")) {
-            problems.add(v.mark(), where + ": verify step has no type", "write type: command");
+            problems.add(v.mark(), where + ": verify step has no type", "write type: command or type: docbits");
+        }
+        Duration timeout = v.duration("timeout", Duration.ofSeconds(30), Duration.ofMillis(100), Duration.ofMinutes(10));
+        if (type.isPresent() && type.get() == VerifyType.DOCBITS) {
+            java.net.URI base = url(v, "base_url");
+            List<String> orgs = v.strings("orgs");
+            if (orgs.isEmpty()) {
+                problems.add(v.mark(), where + ": a docbits verify step needs 'orgs'",
+                        "list every organisation (X-ORG-ID) the key must work for");
+            }
+            v.finish();
+            return base == null ? null : new Policy.VerifySpec.DocBits(base, orgs, timeout);
         }
         List<String> argv = argv(v, "command");
         if (type.isPresent() && argv.isEmpty()) {
             problems.add(v.mark(), where + ": a command verify step needs 'command'", "give the program that checks the value read on standard input");
         }
-        Duration timeout = v.duration("timeout", Duration.ofSeconds(30), Duration.ofMillis(100), Duration.ofMinutes(10));
         v.finish();
         return new Policy.VerifySpec.Command(argv, timeout);
     }
