@@ -23,6 +23,11 @@ final class Commands {
             if (value.isEmpty()) throw new IOException(argv.get(0) + " printed nothing");
             return value;
         }
+
+        @Override
+        public String toString() {
+            return "CommandGenerator[" + argv.get(0) + "]";
+        }
     }
 
     /** Issue, accept and revoke through programs; see {@link Policy.IssuerSpec.Command}. */
@@ -53,6 +58,11 @@ final class Commands {
         private void expectZero(String what, CommandRunner.Result r) throws IOException {
             if (r.exitCode() != 0) throw new IOException("issuer " + spec.name() + ": " + what + " exited with " + r.exitCode());
         }
+
+        @Override
+        public String toString() {
+            return "CommandIssuer[" + spec.name() + "]";
+        }
     }
 
     /** Reads the value of {@code field} on standard input; exit 0 means it works, 1 that it does not. */
@@ -63,6 +73,11 @@ final class Commands {
             CommandRunner.Result r = CommandRunner.run(argv, v, with(env, "KEYWARD_SECRET_ID", secretId), timeout, List.of(v));
             if (r.exitCode() == 1) throw new Plugins.Rejected(argv.get(0) + " rejected the new value");
             if (r.exitCode() != 0) throw new IOException(argv.get(0) + " exited with " + r.exitCode());
+        }
+
+        @Override
+        public String toString() {
+            return "CommandVerifier[" + argv.get(0) + "]";
         }
     }
 

@@ -70,4 +70,14 @@ final class GeneratorsTest {
         assertThatThrownBy(() -> broken.verify("s", v)).isNotInstanceOf(Plugins.Rejected.class).hasMessage("bash exited with 7");
         org.assertj.core.api.Assertions.assertThatCode(() -> yes.verify("s", v)).doesNotThrowAnyException();
     }
+
+    @Test
+    void commandPlugins_neverShowTheirEnvironment() throws Exception {
+        Map<String, String> env = Map.of("VAULT_TOKEN", "hvs.must-not-show");
+        Policy.IssuerSpec.Command spec = new Policy.IssuerSpec.Command("legacy", List.of("/bin/issue"), List.of("/bin/revoke"),
+                List.of(), Duration.ofSeconds(1));
+        assertThat(new Generators(new SecureRandom(), env).issuer(spec).toString()).isEqualTo("CommandIssuer[legacy]");
+        assertThat(new Commands.Generator(List.of("/bin/gen"), Duration.ofSeconds(1), env).toString()).doesNotContain("hvs.");
+        assertThat(new Commands.Verifier(List.of("/bin/v"), Duration.ofSeconds(1), "k", env).toString()).doesNotContain("hvs.");
+    }
 }
