@@ -71,14 +71,21 @@ public final class Rotator {
 
     /** When the live value was last written (by keyward or anyone), or empty if it does not exist. */
     public Optional<Instant> lastRotated(SecretBinding b) throws StoreException {
-        Optional<SecretMetadata> m = store.metadata(b.livePath());
+        return lastRotated(store.metadata(b.livePath()));
+    }
+
+    private static Optional<Instant> lastRotated(Optional<SecretMetadata> m) {
         if (m.isEmpty() || m.get().currentVersion() == 0) return Optional.empty();
         return m.get().version(m.get().currentVersion()).map(SecretMetadata.VersionState::created);
     }
 
     /** When the secret is due by its schedule (window and jitter aside); now if it does not exist yet. */
     public Instant dueAt(SecretBinding b) throws StoreException {
-        Optional<Instant> last = lastRotated(b);
+        return dueAt(b, store.metadata(b.livePath()));
+    }
+
+    private Instant dueAt(SecretBinding b, Optional<SecretMetadata> meta) {
+        Optional<Instant> last = lastRotated(meta);
         return last.isEmpty() ? clock.instant() : b.policy().schedule().due(last.get());
     }
 
@@ -94,11 +101,12 @@ public final class Rotator {
             if (current.isPresent() && current.get().entry().active()) {
                 return takeOver(b, current.get(), emergency);
             }
+            Optional<SecretMetadata> meta = store.metadata(b.livePath());
             if (!force && !emergency) {
-                Instant due = dueAt(b);
+                Instant due = dueAt(b, meta);
                 if (clock.instant().isBefore(due)) return new Outcome.Skipped(id, "not due until " + due);
             }
-            int live = store.metadata(b.livePath()).map(SecretMetadata::currentVersion).orElse(0);
+            int live = meta.map(SecretMetadata::currentVersion).orElse(0);
             Instant now = clock.instant();
             JournalEntry start = JournalEntry.start(id, UUID.randomUUID().toString(), settings.agentId(), now,
                     now.plus(settings.lease()), emergency ? "emergency" : trigger, emergency, live,
