@@ -1,7 +1,6 @@
 package io.keyward.vault;
 
 import io.keyward.rotation.Retrier;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.Executors;
@@ -15,7 +14,7 @@ import org.slf4j.LoggerFactory;
 /**
  * Keeps a valid token: renews it at about two thirds of its TTL, and logs in again when renewal
  * fails, the token is not renewable, or Vault stops extending it (its max TTL is near). Failed
- * logins are retried with jittered backoff. Time for decisions comes from the injected clock.
+ * logins are retried with jittered backoff.
  */
 final class TokenKeeper implements AutoCloseable {
 
@@ -29,7 +28,6 @@ final class TokenKeeper implements AutoCloseable {
     }
 
     private final Operations ops;
-    private final Clock clock;
     private final Retrier.Backoff backoff;
     private final DoubleSupplier random;
     private final ScheduledExecutorService timer;
@@ -40,9 +38,8 @@ final class TokenKeeper implements AutoCloseable {
     private ScheduledFuture<?> pending;
     private volatile boolean closed;
 
-    TokenKeeper(Operations ops, Clock clock, Retrier.Backoff backoff, DoubleSupplier random) {
+    TokenKeeper(Operations ops, Retrier.Backoff backoff, DoubleSupplier random) {
         this.ops = ops;
-        this.clock = clock;
         this.backoff = backoff;
         this.random = random;
         this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -139,11 +136,6 @@ final class TokenKeeper implements AutoCloseable {
         }
         if (closed || delay.isEmpty()) return;
         pending = timer.schedule(this::tick, delay.get().toMillis(), TimeUnit.MILLISECONDS);
-    }
-
-    /** The clock this keeper measures with (for callers that compare against the expiry). */
-    Clock clock() {
-        return clock;
     }
 
     @Override

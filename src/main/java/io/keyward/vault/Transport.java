@@ -190,7 +190,7 @@ final class Transport {
             why = "client failure: " + root.getClass().getSimpleName();
             retryable = false;
         }
-        return new VaultAccessException(op, address, path, 0, why, retryable, null);
+        return new VaultAccessException(op, address, path, 0, why, retryable, inChain(e, ConnectException.class), null);
     }
 
     private static boolean inChain(Throwable t, Class<? extends Throwable> type) {

@@ -12,15 +12,27 @@ public final class VaultAccessException extends StoreException {
     private final String path;
     private final int status;
     private final boolean retryable;
+    private final boolean neverSent;
 
     VaultAccessException(String operation, String address, String path, int status, String detail,
                          boolean retryable, Throwable cause) {
+        this(operation, address, path, status, detail, retryable, false, cause);
+    }
+
+    VaultAccessException(String operation, String address, String path, int status, String detail,
+                         boolean retryable, boolean neverSent, Throwable cause) {
         super("Vault " + operation + " of " + path + " at " + address + " failed: "
                 + (status > 0 ? "HTTP " + status + (detail.isEmpty() ? "" : ": " + detail) : detail), cause);
         this.operation = operation;
         this.path = path;
         this.status = status;
         this.retryable = retryable;
+        this.neverSent = neverSent;
+    }
+
+    /** True when no connection was made, so the request certainly did not reach Vault. */
+    boolean neverSent() {
+        return neverSent;
     }
 
     public String operation() {

@@ -73,7 +73,7 @@ public final class VaultClient implements SecretStore, AutoCloseable {
             public TokenState renew(TokenState current, Duration increment) throws VaultAccessException {
                 return auditedRenew(current, increment);
             }
-        }, clock, settings.retry(), () -> ThreadLocalRandom.current().nextDouble());
+        }, settings.retry(), () -> ThreadLocalRandom.current().nextDouble());
     }
 
     /**
@@ -141,7 +141,7 @@ public final class VaultClient implements SecretStore, AutoCloseable {
         String api = path.mount() + "/data/" + path.path() + (version > 0 ? "?version=" + version : "");
         AuditEvent.Builder event = AuditEvent.of("vault.read").path(path).version(version > 0 ? version : null);
         return audited(event, () -> {
-            Transport.Reply r = idempotent("read", api, v -> transport.get(v, "read", api));
+            Transport.Reply r = idempotent(v -> transport.get(v, "read", api));
             JsonNode meta = r.body().path("data").path("metadata");
             if (r.status() == 404) {
                 if (meta.isObject() && (meta.path("destroyed").asBoolean(false)
@@ -173,7 +173,7 @@ public final class VaultClient implements SecretStore, AutoCloseable {
             if (expectedVersion.isPresent()) {
                 body.put("options", Map.of("cas", expectedVersion.getAsInt()));
             }
-            Transport.Reply r = notSentOnly("write", api, v -> transport.post(v, "write", api, body, texts(data)));
+            Transport.Reply r = notSentOnly(v -> transport.post(v, "write", api, body, texts(data)));
             if (r.status() == 400 && Transport.errors(r.body()).contains(CAS_MISMATCH)) {
                 event.outcome(AuditEvent.Outcome.CONFLICT);
                 throw new CasConflictException(path, expectedVersion.orElse(-1), "Vault: " + CAS_MISMATCH);
@@ -194,7 +194,7 @@ public final class VaultClient implements SecretStore, AutoCloseable {
         String api = path.mount() + "/metadata/" + path.path();
         AuditEvent.Builder event = AuditEvent.of("vault.metadata.read").path(path);
         return audited(event, () -> {
-            Transport.Reply r = idempotent("metadata read", api, v -> transport.get(v, "metadata read", api));
+            Transport.Reply r = idempotent(v -> transport.get(v, "metadata read", api));
             if (r.status() == 404) {
                 event.outcome(AuditEvent.Outcome.NOT_FOUND);
                 return Optional.empty();
@@ -228,8 +228,7 @@ public final class VaultClient implements SecretStore, AutoCloseable {
         AuditEvent.Builder event = AuditEvent.of("vault.metadata.write").path(path)
                 .attribute("keys", String.join(",", new TreeMap<>(custom).keySet()));
         audited(event, () -> {
-            Transport.Reply r = idempotent("metadata write", api,
-                    v -> transport.post(v, "metadata write", api, Map.of("custom_metadata", custom), List.of()));
+            Transport.Reply r = idempotent(v -> transport.post(v, "metadata write", api, Map.of("custom_metadata", custom), List.of()));
             requireOk("metadata write", api, r);
             return null;
         });
@@ -240,7 +239,7 @@ public final class VaultClient implements SecretStore, AutoCloseable {
         String api = folder.mount() + "/metadata/" + folder.path();
         AuditEvent.Builder event = AuditEvent.of("vault.list").path(folder);
         return audited(event, () -> {
-            Transport.Reply r = idempotent("list", api, v -> transport.list(v, "list", api));
+            Transport.Reply r = idempotent(v -> transport.list(v, "list", api));
             if (r.status() == 404) {
                 event.outcome(AuditEvent.Outcome.NOT_FOUND);
                 return List.of();
@@ -260,8 +259,7 @@ public final class VaultClient implements SecretStore, AutoCloseable {
         AuditEvent.Builder event = AuditEvent.of("vault.delete").path(path)
                 .attribute("versions", list.toString().replace(" ", ""));
         audited(event, () -> {
-            Transport.Reply r = idempotent("delete", api,
-                    v -> transport.post(v, "delete", api, Map.of("versions", list), List.of()));
+            Transport.Reply r = idempotent(v -> transport.post(v, "delete", api, Map.of("versions", list), List.of()));
             requireOk("delete", api, r);
             return null;
         });
@@ -272,7 +270,7 @@ public final class VaultClient implements SecretStore, AutoCloseable {
         String api = path.mount() + "/metadata/" + path.path();
         AuditEvent.Builder event = AuditEvent.of("vault.delete").path(path).attribute("versions", "all");
         audited(event, () -> {
-            Transport.Reply r = idempotent("delete", api, v -> transport.delete(v, "delete", api));
+            Transport.Reply r = idempotent(v -> transport.delete(v, "delete", api));
             if (r.status() != 404) requireOk("delete", api, r);
             return null;
         });
@@ -285,7 +283,7 @@ public final class VaultClient implements SecretStore, AutoCloseable {
         String api = path.mount() + "/" + path.path();
         AuditEvent.Builder event = AuditEvent.of("vault.read").path(path).attribute("kv", "1");
         return audited(event, () -> {
-            Transport.Reply r = idempotent("read", api, v -> transport.get(v, "read", api));
+            Transport.Reply r = idempotent(v -> transport.get(v, "read", api));
             if (r.status() == 404) {
                 event.outcome(AuditEvent.Outcome.NOT_FOUND);
                 return Optional.empty();
@@ -302,7 +300,7 @@ public final class VaultClient implements SecretStore, AutoCloseable {
         String api = "sys/internal/ui/mounts/" + mount;
         AuditEvent.Builder event = AuditEvent.of("vault.mount.read").path(mount);
         return audited(event, () -> {
-            Transport.Reply r = idempotent("mount lookup", api, v -> transport.get(v, "mount lookup", api));
+            Transport.Reply r = idempotent(v -> transport.get(v, "mount lookup", api));
             requireOk("mount lookup", api, r);
             JsonNode d = r.body().path("data");
             if (!"kv".equals(d.path("type").asString(""))) {
@@ -410,14 +408,13 @@ public final class VaultClient implements SecretStore, AutoCloseable {
     }
 
     /** A call that is safe to repeat: retried on transient failures; one re-login after a stale-token denial. */
-    private Transport.Reply idempotent(String op, String api, WithDriver call) throws StoreException {
+    private Transport.Reply idempotent(WithDriver call) throws StoreException {
         return withToken(call, e -> e instanceof VaultAccessException v && v.retryable());
     }
 
     /** A call that must not be repeated once sent: retried only when the connection never opened. */
-    private Transport.Reply notSentOnly(String op, String api, WithDriver call) throws StoreException {
-        return withToken(call, e -> e instanceof VaultAccessException v && v.status() == 0
-                && v.getMessage().contains("cannot connect"));
+    private Transport.Reply notSentOnly(WithDriver call) throws StoreException {
+        return withToken(call, e -> e instanceof VaultAccessException v && v.neverSent());
     }
 
     private Transport.Reply withToken(WithDriver call, Predicate<IOException> retryable) throws StoreException {
