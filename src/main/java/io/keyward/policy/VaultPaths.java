@@ -2,8 +2,8 @@ package io.keyward.policy;
 
 import java.util.regex.Pattern;
 
-/** The path rules keyward applies to Vault mounts and paths (the same as the rotation core's). */
-final class VaultPaths {
+/** The path rules keyward applies to Vault mounts and paths, in the policy and in the rotation core. */
+public final class VaultPaths {
 
     private static final Pattern SEGMENT = Pattern.compile("[A-Za-z0-9._@+=,-]+");
 
@@ -20,9 +20,17 @@ final class VaultPaths {
             throw new IllegalArgumentException(what + " '" + s + "' must not start or end with '/'");
         }
         if (t.isEmpty()) throw new IllegalArgumentException(what + " is empty");
-        for (String seg : t.split("/", -1)) {
+        checkSegments(t, s, what);
+    }
+
+    /**
+     * Checks each slash-separated segment of {@code path} ({@code original} as written, for the
+     * message): no empty, "." or ".." segment, only letters, digits and . _ - @ + = ,
+     */
+    public static void checkSegments(String path, String original, String what) {
+        for (String seg : path.split("/", -1)) {
             if (seg.isEmpty() || seg.equals(".") || seg.equals("..") || !SEGMENT.matcher(seg).matches()) {
-                throw new IllegalArgumentException(what + " '" + s + "' has a bad segment '" + seg
+                throw new IllegalArgumentException(what + " '" + original + "' has a bad segment '" + seg
                         + "': use letters, digits and . _ - @ + = , between single slashes");
             }
         }

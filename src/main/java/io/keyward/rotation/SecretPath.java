@@ -1,11 +1,9 @@
 package io.keyward.rotation;
 
-import java.util.regex.Pattern;
+import io.keyward.policy.VaultPaths;
 
 /** A secret's place in a KV mount: {@code mount} (like "secret") and {@code path} below it. */
 public record SecretPath(String mount, String path) {
-
-    private static final Pattern SEGMENT = Pattern.compile("[A-Za-z0-9._@+=,-]+");
 
     public SecretPath {
         mount = clean(mount, "mount", false);
@@ -35,12 +33,7 @@ public record SecretPath(String mount, String path) {
             if (mayBeEmpty) return t;
             throw new IllegalArgumentException("secret " + what + " is empty");
         }
-        for (String seg : t.split("/", -1)) {
-            if (seg.isEmpty() || seg.equals(".") || seg.equals("..") || !SEGMENT.matcher(seg).matches()) {
-                throw new IllegalArgumentException("secret " + what + " '" + s + "' has a bad segment '" + seg
-                        + "': use letters, digits and . _ - @ + = , between single slashes");
-            }
-        }
+        VaultPaths.checkSegments(t, s, "secret " + what);
         return t;
     }
 }
