@@ -9,7 +9,6 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
 import java.time.Duration;
-import java.util.List;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
@@ -81,7 +80,7 @@ public final class DocBitsClient {
         } catch (JacksonException e) {
             answer = null;
         }
-        String message = answer == null ? "" : scrub(answer.path("message").asString(""), key, body);
+        String message = answer == null ? "" : scrub(answer.path("message").asString(""), key);
         int s = r.statusCode();
         if (s == 401) throw new Plugins.Rejected("DocBits " + where + " did not accept the key (401" + text(message) + ")");
         if (s == 403) throw new Plugins.Rejected("DocBits " + where + " refused the organisation (403" + text(message) + ")");
@@ -112,9 +111,8 @@ public final class DocBitsClient {
         return message.isBlank() ? "" : ": " + message;
     }
 
-    private static String scrub(String s, String key, String body) {
-        String out = s;
-        for (String h : List.of(key == null ? "" : key)) if (h.length() >= 4) out = out.replace(h, "[hidden]");
+    private static String scrub(String s, String key) {
+        String out = key != null && key.length() >= 4 ? s.replace(key, "[hidden]") : s;
         return out.length() > 300 ? out.substring(0, 300) : out;
     }
 

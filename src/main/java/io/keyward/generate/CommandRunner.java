@@ -59,8 +59,9 @@ final class CommandRunner {
         String stderr = new String(err.join(), StandardCharsets.UTF_8).strip();
         if (!stderr.isEmpty()) {
             String clean = stderr;
-            for (String h : hide) if (h != null && h.length() >= 4) clean = clean.replace(h, "[hidden]");
-            for (String h : List.of(stdout.strip())) if (h.length() >= 4) clean = clean.replace(h, "[hidden]");
+            List<String> secrets = new java.util.ArrayList<>(hide);
+            secrets.add(stdout.strip()); // a generator's or issuer's output is the new value
+            for (String h : secrets) if (h != null && h.length() >= 4) clean = clean.replace(h, "[hidden]");
             LOG.info("{} (exit {}) said: {}", argv.get(0), p.exitValue(), clean.length() > 2000 ? clean.substring(0, 2000) : clean);
         }
         return new Result(p.exitValue(), stdout);
