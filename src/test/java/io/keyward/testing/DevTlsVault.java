@@ -2,7 +2,6 @@ package io.keyward.testing;
 
 import io.keyward.vault.VaultAuth;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,10 +34,7 @@ public final class DevTlsVault implements AutoCloseable {
         if (bao == null) {
             throw new IllegalStateException("No bao binary for the TLS tests: run .ci/install-openbao");
         }
-        int port;
-        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            port = s.getLocalPort();
-        }
+        int port = TestPorts.free();
         Path dir = Files.createDirectories(TestDirs.target().resolve("bao").resolve("tls-" + port));
         String token = Leaks.track("tlsroot-" + UUID.randomUUID());
         ProcessBuilder pb = new ProcessBuilder(bao.toString(), "server", "-dev", "-dev-tls",

@@ -1,7 +1,6 @@
 package io.keyward.testing;
 
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -114,10 +113,7 @@ public final class VaultExtension implements ParameterResolver {
         }
 
         private void startDevServer(Path bao) throws IOException {
-            int port;
-            try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-                port = s.getLocalPort();
-            }
+            int port = TestPorts.free();
             String token = Leaks.track("root-" + UUID.randomUUID());
             Path logDir = Files.createDirectories(TestDirs.target().resolve("bao"));
             Path log = logDir.resolve("bao-dev-" + port + ".log");

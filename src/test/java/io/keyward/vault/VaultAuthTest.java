@@ -155,10 +155,7 @@ final class VaultAuthTest {
 
     @Test
     void unreachableVault_failsAfterBoundedRetries(TestVault vault) throws Exception {
-        int port;
-        try (var s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            port = s.getLocalPort();
-        }
+        int port = io.keyward.testing.TestPorts.free();
         java.util.List<Duration> waits = new java.util.ArrayList<>();
         Path dir = TestDirs.fresh("unreachable");
         try (var audit = io.keyward.audit.JsonAuditLog.open(dir.resolve("audit.jsonl"), "t", java.time.Clock.systemUTC())) {
