@@ -64,11 +64,13 @@ public final class Agent implements AutoCloseable {
                 () -> ThreadLocalRandom.current().nextDouble(),
                 new Rotator.Settings(config.state(), config.agentId(), config.lease()), listener);
         return new Agent(config, policy, audit, vault, rotator,
-                bind(policy, new Generators(random, env), new DocBits(DocBits.defaultHttpClient(), Sleeper.system()), vault));
+                bind(policy, new Generators(random, env), new DocBits(DocBits.defaultHttpClient(), Sleeper.system()),
+                        new Targets(Targets.defaultHttpClient(), vault, fingerprints, clock, Sleeper.system(),
+                                () -> ThreadLocalRandom.current().nextDouble(), policy.restarts()), vault));
     }
 
     /** Binds every secret of a policy to its plug-ins. */
-    static Map<String, SecretBinding> bind(Policy policy, Generators generators, DocBits docbits,
+    static Map<String, SecretBinding> bind(Policy policy, Generators generators, DocBits docbits, Targets targetFactory,
                                            io.keyward.rotation.SecretStore store) {
         Map<String, Plugins.Issuer> issuers = new LinkedHashMap<>();
         policy.issuers().forEach((name, spec) -> issuers.put(name, spec instanceof Policy.IssuerSpec.DocBits d
@@ -81,7 +83,11 @@ public final class Agent implements AutoCloseable {
             s.verify().forEach(v -> verifiers.add(v instanceof Policy.VerifySpec.DocBits d
                     ? docbits.verifier(d, s.generator().field()) : generators.verifier(v, s.generator().field())));
             List<Plugins.Target> targets = new ArrayList<>();
-            s.targets().forEach(t -> targets.add(Targets.of(t)));
+            for (Policy.TargetSpec t : s.targets()) {
+                targets.add(t instanceof Policy.TargetSpec.DocBits d
+                        ? targetFactory.checked(docbits.target(d, s.generator().field(), store), t)
+                        : targetFactory.of(t, s.fields()));
+            }
             out.put(s.id(), new SecretBinding(s, generators.generator(s), issuerName.map(issuers::get), verifiers, targets));
         }
         return out;

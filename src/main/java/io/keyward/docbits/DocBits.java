@@ -10,6 +10,8 @@ import io.keyward.rotation.VersionedSecret;
 import java.io.IOException;
 import java.net.http.HttpClient;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
 import tools.jackson.databind.JsonNode;
 
@@ -34,9 +36,10 @@ public final class DocBits {
                         () -> ThreadLocalRandom.current().nextDouble()));
     }
 
-    /** API mode: create and revoke through the configured endpoints, authorised by a key read from Vault. */
+    /** An issuer: API mode creates and revokes through the configured endpoints; manual mode leaves both to a person. */
     public Plugins.Issuer issuer(Policy.IssuerSpec.DocBits spec, SecretStore store) {
-        return new ApiIssuer(spec, client(spec.baseUrl(), spec.timeout()), store);
+        DocBitsClient client = client(spec.baseUrl(), spec.timeout());
+        return spec.mode() == Policy.DocBitsMode.API ? new ApiIssuer(spec, client, store) : new ManualIssuer(spec, client, store);
     }
 
     /** The new key must pass the probe for every organisation. */
@@ -48,14 +51,103 @@ public final class DocBits {
         };
     }
 
-    private record ApiIssuer(Policy.IssuerSpec.DocBits spec, DocBitsClient client, SecretStore store)
-            implements Plugins.Issuer {
+    /** DocBits as a consumer: the value is sent to an operator-configured endpoint with DocBits' headers. */
+    public Plugins.Target target(Policy.TargetSpec.DocBits spec, String field, SecretStore store) {
+        DocBitsClient client = client(spec.baseUrl(), spec.timeout());
+        return new Plugins.Target() {
+            @Override
+            public String id() {
+                return spec.id();
+            }
+
+            @Override
+            public void deliver(String secretId, int version, io.keyward.rotation.SecretData value) throws IOException {
+                String key = value.string(field).filter(v -> !v.isEmpty()).orElseThrow(() -> new Plugins.Rejected(
+                        "field '" + field + "' of " + secretId + " v" + version + " is empty or missing: not sent to DocBits"));
+                Policy.Endpoint e = spec.endpoint();
+                client.call(e.method(), fill(e.path(), "", secretId, null), authKey(store, spec.auth(), "target " + spec.id()),
+                        spec.org(), fill(e.body() == null ? "{\"value\": \"{key}\"}" : e.body(), secretId + ":" + version,
+                                secretId, key));
+            }
+
+            @Override
+            public String toString() {
+                return "DocBitsTarget[" + spec.id() + " " + spec.baseUrl() + spec.endpoint().path() + "]";
+            }
+        };
+    }
+
+    /** Reads the DocBits key that authorises keyward's own calls. */
+    static String authKey(SecretStore store, Policy.VaultField f, String who) throws IOException {
+        SecretPath path = SecretPath.of(f.mount(), f.path());
+        return store.read(path).map(VersionedSecret::data).flatMap(d -> d.string(f.field())).filter(k -> !k.isEmpty())
+                .orElseThrow(() -> new IOException(who + ": no key in field " + f.field() + " of " + path
+                        + " to call DocBits with"));
+    }
+
+    /** What both modes share: the usage check that keeps a still-used key alive, and the 401 check. */
+    private abstract static class Base implements Plugins.Issuer {
+        final Policy.IssuerSpec.DocBits spec;
+        final DocBitsClient client;
+        final SecretStore store;
+
+        Base(Policy.IssuerSpec.DocBits spec, DocBitsClient client, SecretStore store) {
+            this.spec = spec;
+            this.client = client;
+            this.store = store;
+        }
+
+        String authKey() throws IOException {
+            return DocBits.authKey(store, spec.auth().orElseThrow(), "issuer " + spec.name());
+        }
+
+        @Override
+        public Optional<Instant> lastUsed(String secretId, String value) throws IOException {
+            if (spec.usage().isEmpty()) return Optional.empty();
+            Policy.Usage u = spec.usage().get();
+            JsonNode data = client.call(u.endpoint().method(), fillPath(u.endpoint().path(), secretId, value), authKey(),
+                    spec.org(), null);
+            JsonNode at = data.at(u.pointer());
+            if (at.isMissingNode() || at.isNull() || at.asString("").isBlank()) return Optional.empty();
+            try {
+                return Optional.of(Instant.parse(at.asString()));
+            } catch (java.time.format.DateTimeParseException e) {
+                throw new IOException("issuer " + spec.name() + ": the usage answer at " + u.pointer()
+                        + " is not an ISO-8601 time");
+            }
+        }
+
+        @Override
+        public Duration quiet() {
+            return spec.usage().map(Policy.Usage::quiet).orElse(Duration.ZERO);
+        }
+
+        @Override
+        public boolean refuses(String secretId, String value) throws IOException {
+            try {
+                client.probe(value, spec.org());
+                return false;
+            } catch (DocBitsClient.KeyRefused refused) {
+                return true;
+            }
+        }
+
+        @Override
+        public Duration notice() {
+            return spec.notice();
+        }
+    }
+
+    private static final class ApiIssuer extends Base {
+        ApiIssuer(Policy.IssuerSpec.DocBits spec, DocBitsClient client, SecretStore store) {
+            super(spec, client, store);
+        }
 
         @Override
         public String issue(String secretId, String requestId) throws IOException {
-            String body = fill(spec.create().body(), requestId, secretId, null);
-            JsonNode data = client.call(spec.create().method(), spec.create().path(), authKey(), spec.org(),
-                    body == null ? "{}" : body);
+            Policy.Endpoint create = spec.create().orElseThrow();
+            String body = fill(create.body(), requestId, secretId, null);
+            JsonNode data = client.call(create.method(), create.path(), authKey(), spec.org(), body == null ? "{}" : body);
             String key = data.at(spec.keyPointer()).asString("");
             if (key.isBlank()) {
                 throw new Plugins.Rejected("DocBits create answer has no key at " + spec.keyPointer()
@@ -66,15 +158,9 @@ public final class DocBits {
 
         @Override
         public void revoke(String secretId, String value) throws IOException {
-            String body = fill(spec.revoke().body(), "", secretId, value);
-            client.call(spec.revoke().method(), fill(spec.revoke().path(), "", secretId, null), authKey(), spec.org(), body);
-        }
-
-        private String authKey() throws IOException {
-            SecretPath path = SecretPath.of(spec.auth().mount(), spec.auth().path());
-            return store.read(path).map(VersionedSecret::data).flatMap(d -> d.string(spec.auth().field()))
-                    .orElseThrow(() -> new IOException("issuer " + spec.name() + ": no key in field " + spec.auth().field()
-                            + " of " + path + " to call DocBits with"));
+            Policy.Endpoint revoke = spec.revoke().orElseThrow();
+            String body = fill(revoke.body(), "", secretId, value);
+            client.call(revoke.method(), fillPath(revoke.path(), secretId, value), authKey(), spec.org(), body);
         }
 
         @Override
@@ -83,11 +169,46 @@ public final class DocBits {
         }
     }
 
+    private static final class ManualIssuer extends Base {
+        ManualIssuer(Policy.IssuerSpec.DocBits spec, DocBitsClient client, SecretStore store) {
+            super(spec, client, store);
+        }
+
+        @Override
+        public boolean manual() {
+            return true;
+        }
+
+        @Override
+        public String issue(String secretId, String requestId) throws IOException {
+            throw new Plugins.Rejected("keys of issuer " + spec.name() + " are created by a person in DocBits' settings:"
+                    + " hand the new key over with 'keyward submit " + secretId + "' or write it to Vault");
+        }
+
+        @Override
+        public void revoke(String secretId, String value) throws IOException {
+            throw new Plugins.Rejected("keys of issuer " + spec.name() + " are revoked by a person in DocBits' settings");
+        }
+
+        @Override
+        public String toString() {
+            return "DocBitsManualIssuer[" + spec.name() + " " + spec.baseUrl() + "]";
+        }
+    }
+
+    /** A path with {secret_id} and {key_prefix} (the first 8 characters, which DocBits' settings show). */
+    static String fillPath(String path, String secretId, String key) {
+        String prefix = key == null ? "" : key.substring(0, Math.min(8, key.length()));
+        return path.replace("{secret_id}", java.net.URLEncoder.encode(secretId, java.nio.charset.StandardCharsets.UTF_8))
+                .replace("{key_prefix}", java.net.URLEncoder.encode(prefix, java.nio.charset.StandardCharsets.UTF_8));
+    }
+
     /** Fills {request_id}, {secret_id} and {key} into a JSON template, escaped as JSON string content. */
     static String fill(String template, String requestId, String secretId, String key) {
         if (template == null) return null;
         String out = template.replace("{request_id}", escape(requestId)).replace("{secret_id}", escape(secretId));
-        return key == null ? out : out.replace("{key}", escape(key));
+        if (key == null) return out;
+        return out.replace("{key}", escape(key)).replace("{key_prefix}", escape(key.substring(0, Math.min(8, key.length()))));
     }
 
     private static String escape(String s) {

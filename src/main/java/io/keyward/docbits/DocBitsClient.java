@@ -82,7 +82,7 @@ public final class DocBitsClient {
         }
         String message = answer == null ? "" : scrub(answer.path("message").asString(""), key);
         int s = r.statusCode();
-        if (s == 401) throw new Plugins.Rejected("DocBits " + where + " did not accept the key (401" + text(message) + ")");
+        if (s == 401) throw new KeyRefused("DocBits " + where + " did not accept the key (401" + text(message) + ")");
         if (s == 403) throw new Plugins.Rejected("DocBits " + where + " refused the organisation (403" + text(message) + ")");
         if (s == 422) throw new Plugins.Rejected("DocBits " + where + " called the request malformed (422" + text(message) + ")");
         if (s == 429) {
@@ -119,5 +119,12 @@ public final class DocBitsClient {
     @Override
     public String toString() {
         return "DocBitsClient[" + base + "]";
+    }
+
+    /** DocBits answered 401: the key is unknown or revoked. */
+    public static final class KeyRefused extends Plugins.Rejected {
+        KeyRefused(String message) {
+            super(message);
+        }
     }
 }

@@ -199,6 +199,11 @@ public final class Fields {
         return out;
     }
 
+    /** Marks every key as known: used when the type is unknown, so its keys are not reported one by one. */
+    public void acceptAll() {
+        known.addAll(map.keys().keySet());
+    }
+
     /** Reports every key that no getter asked for. */
     public void finish() {
         for (YamlNode.Key key : map.keys().values()) {

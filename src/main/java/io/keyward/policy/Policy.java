@@ -9,13 +9,30 @@ import java.util.Optional;
 import java.util.Set;
 
 /** A validated rotation policy: the secrets keyward manages and the issuers they use. */
-public record Policy(Path source, Map<String, IssuerSpec> issuers, List<SecretPolicy> secrets) {
+public record Policy(Path source, Map<String, IssuerSpec> issuers, List<SecretPolicy> secrets, Restarts restarts,
+                     Optional<Notify> notifications) {
 
     public Policy {
         Objects.requireNonNull(source, "source");
         issuers = Map.copyOf(issuers);
         secrets = List.copyOf(secrets);
+        Objects.requireNonNull(restarts, "restarts");
     }
+
+    /** How many exec targets (reloads) run at once across all secrets, and the random delay before each. */
+    public record Restarts(int atOnce, Duration splay) {
+        public static final Restarts DEFAULT = new Restarts(2, Duration.ofSeconds(5));
+    }
+
+    /** Where keyward announces what needs a person: a signed webhook (the log always). */
+    public record Notify(java.net.URI url, VaultField signingKey, Set<NoticeKind> events, Duration timeout) {
+        public Notify {
+            events = Set.copyOf(events);
+        }
+    }
+
+    /** The events keyward announces. */
+    public enum NoticeKind { DUE, FAILED, DEGRADED, REVOCABLE, EMERGENCY, REJECTED }
 
     /** Loads and validates a policy file; every problem is reported at once. */
     public static Policy load(Path file) throws ConfigException {
@@ -30,10 +47,13 @@ public record Policy(Path source, Map<String, IssuerSpec> issuers, List<SecretPo
         return secrets.stream().filter(s -> s.id().equals(id)).findFirst();
     }
 
-    /** One managed secret. */
+    /**
+     * One managed secret. {@code watch} is how often keyward looks for a version someone else
+     * wrote in Vault (empty: never).
+     */
     public record SecretPolicy(String id, String mount, String path, List<String> fields, GeneratorSpec generator,
                                Optional<String> issuer, Schedule schedule, Duration grace, RetrySpec retry,
-                               List<VerifySpec> verify, List<TargetSpec> targets) {
+                               List<VerifySpec> verify, List<TargetSpec> targets, Optional<Duration> watch) {
         public SecretPolicy {
             fields = List.copyOf(fields);
             verify = List.copyOf(verify);
@@ -83,11 +103,16 @@ public record Policy(Path source, Map<String, IssuerSpec> issuers, List<SecretPo
         String name();
 
         /**
-         * DocBits in API mode: keys are created and revoked through operator-configured endpoints,
-         * called with the key read from {@code auth}; {@code keyPointer} finds the new key in the answer.
+         * DocBits. In {@code api} mode keys are created and revoked through operator-configured
+         * endpoints, called with the key read from {@code auth}; {@code keyPointer} finds the new key
+         * in the answer. In {@code manual} mode a person creates keys in DocBits' settings and hands
+         * them to keyward; keyward announces when a key is due ({@code notice} ahead) and when the
+         * old one may be revoked. In both, an optional {@code usage} endpoint tells when a key was
+         * last used: an old key used within {@code quiet} is not retired.
          */
-        record DocBits(String name, java.net.URI baseUrl, String org, VaultField auth, Endpoint create,
-                       String keyPointer, Endpoint revoke, Duration timeout) implements IssuerSpec {}
+        record DocBits(String name, DocBitsMode mode, java.net.URI baseUrl, String org, Optional<VaultField> auth,
+                       Optional<Endpoint> create, String keyPointer, Optional<Endpoint> revoke, Optional<Usage> usage,
+                       Duration notice, Duration timeout) implements IssuerSpec {}
 
         /**
          * Programs that issue and revoke keys: {@code issue} prints a new key (it gets the request
@@ -104,8 +129,17 @@ public record Policy(Path source, Map<String, IssuerSpec> issuers, List<SecretPo
         }
     }
 
-    /** An HTTP call of a DocBits key endpoint; {@code body} may hold {request_id}, {secret_id} and {key}. */
+    /** How DocBits keys are made: by keyward through endpoints, or by a person in DocBits' settings. */
+    public enum DocBitsMode { API, MANUAL }
+
+    /**
+     * An HTTP call of a DocBits endpoint; {@code path} and {@code body} may hold {request_id},
+     * {secret_id}, {key} and {key_prefix} (the first 8 characters of the key).
+     */
     public record Endpoint(String method, String path, String body) {}
+
+    /** Where DocBits says when a key was last used: an endpoint, a JSON pointer to the time, the quiet period. */
+    public record Usage(Endpoint endpoint, String pointer, Duration quiet) {}
 
     /** Where a key that authorises calls is read: a field of a Vault KV v2 secret. */
     public record VaultField(String mount, String path, String field) {}
@@ -127,18 +161,74 @@ public record Policy(Path source, Map<String, IssuerSpec> issuers, List<SecretPo
         }
     }
 
-    /** Where a secret is delivered. */
+    /** Where a secret is delivered; each may carry a health check, whose pass is the delivery's ack. */
     public sealed interface TargetSpec {
         String id();
 
         /** How often the consumer reads what it was given again (a grace shorter than this is an error). */
         Optional<Duration> refresh();
 
-        /** A file written atomically (temporary file, fsync, rename) with the given mode. */
-        record File(String id, Path path, String field, Set<java.nio.file.attribute.PosixFilePermission> mode,
-                    Optional<Duration> refresh) implements TargetSpec {
+        Optional<HealthSpec> health();
+
+        /** Give the target the previous value back when its health check fails after a delivery. */
+        boolean rollback();
+
+        /**
+         * A file written atomically (temporary file, fsync, rename) with the given mode, owner and
+         * group, in one of the formats: one field raw, all fields as env, json or properties, or a
+         * template with {{field}} placeholders.
+         */
+        record File(String id, Path path, FileFormat format, String field, Optional<String> template,
+                    Set<java.nio.file.attribute.PosixFilePermission> mode, Optional<String> owner,
+                    Optional<String> group, Optional<Duration> refresh, Optional<HealthSpec> health, boolean rollback)
+                implements TargetSpec {
             public File {
                 mode = Set.copyOf(mode);
+            }
+
+            /** A raw file of one field, mode as given, no health check. */
+            public static File raw(String id, Path path, String field, Set<java.nio.file.attribute.PosixFilePermission> mode) {
+                return new File(id, path, FileFormat.RAW, field, Optional.empty(), mode, Optional.empty(),
+                        Optional.empty(), Optional.empty(), Optional.empty(), false);
+            }
+        }
+
+        /**
+         * A JSON POST (secret id, version, fingerprint, and the fields only if {@code includeValue})
+         * signed with HMAC-SHA256 by the key at {@code signingKey}.
+         */
+        record Webhook(String id, java.net.URI url, VaultField signingKey, boolean includeValue, Duration timeout,
+                       Optional<Duration> refresh, Optional<HealthSpec> health, boolean rollback) implements TargetSpec {}
+
+        /** A program run after delivery (a reload), as an argument list, or through /bin/sh -c when {@code shell}. */
+        record Exec(String id, List<String> argv, boolean shell, Duration timeout, Optional<Duration> refresh,
+                    Optional<HealthSpec> health, boolean rollback) implements TargetSpec {
+            public Exec {
+                argv = List.copyOf(argv);
+            }
+        }
+
+        /** A DocBits endpoint that stores the value (an integration's credential), called with DocBits' headers. */
+        record DocBits(String id, java.net.URI baseUrl, String org, VaultField auth, Endpoint endpoint, Duration timeout,
+                       Optional<Duration> refresh, Optional<HealthSpec> health, boolean rollback) implements TargetSpec {}
+    }
+
+    /** Layouts of a file target. */
+    public enum FileFormat { RAW, ENV, JSON, PROPERTIES, TEMPLATE }
+
+    /** A check that a consumer works after a delivery, polled until it passes or {@code within} runs out. */
+    public sealed interface HealthSpec {
+        Duration timeout();
+
+        Duration within();
+
+        /** An HTTP GET that must answer 2xx. */
+        record Http(java.net.URI url, Duration timeout, Duration within) implements HealthSpec {}
+
+        /** A program that must exit 0. */
+        record Command(List<String> argv, Duration timeout, Duration within) implements HealthSpec {
+            public Command {
+                argv = List.copyOf(argv);
             }
         }
     }

@@ -28,12 +28,15 @@ final class PolicyReader {
     private static final Pattern FIELD = Pattern.compile("[A-Za-z_][A-Za-z0-9_.-]{0,127}");
     private static final Pattern HOURS = Pattern.compile("(\\d{2}:\\d{2})-(\\d{2}:\\d{2})");
     private static final Duration MIN_EVERY = Duration.ofMinutes(1);
+    private static final Pattern PLACEHOLDER = Pattern.compile("\\{\\{\\s*([A-Za-z0-9_.-]+)\\s*}}");
+    private static final Set<String> TEMPLATE_WORDS = Set.of("secret_id", "version");
+    private static final Pattern ACCOUNT = Pattern.compile("[a-z_][a-z0-9_-]{0,31}\\$?|[0-9]{1,10}");
 
     enum GeneratorType { RANDOM, COMMAND, ISSUER }
 
     enum IssuerType { COMMAND, DOCBITS }
 
-    enum TargetType { FILE }
+    enum TargetType { FILE, WEBHOOK, EXEC, DOCBITS }
 
     enum VerifyType { COMMAND, DOCBITS }
 
@@ -41,6 +44,10 @@ final class PolicyReader {
     private ZoneId defaultZone = ZoneId.of("UTC");
     private Duration defaultGrace = Duration.ofHours(1);
     private Policy.RetrySpec defaultRetry = new Policy.RetrySpec(3, Duration.ofSeconds(1), Duration.ofMinutes(1));
+    private Optional<Duration> defaultWatch = Optional.of(Duration.ofMinutes(5));
+    private Policy.Restarts restarts = Policy.Restarts.DEFAULT;
+    /** Every issuer name the policy defines, including ones with problems (so they are not also "not defined"). */
+    private final Set<String> declaredIssuers = new java.util.HashSet<>();
 
     Policy read(YamlNode root, Path source) throws ConfigException {
         Fields top = Fields.of(root, "policy", problems).orElse(null);
@@ -98,16 +105,72 @@ final class PolicyReader {
                 secrets.add(s);
             }
         }
+        Optional<Policy.Notify> notify = top.object("notify").map(this::notify);
         top.finish();
         problems.throwIfAny();
-        return new Policy(source, issuers, secrets);
+        return new Policy(source, issuers, secrets, restarts, notify);
     }
 
     private void defaults(Fields d) {
         zone(d, "zone").ifPresent(z -> defaultZone = z);
         defaultGrace = nonNegative(d, "grace").orElse(defaultGrace);
         defaultRetry = retry(d, defaultRetry);
+        defaultWatch = watch(d, defaultWatch);
+        d.object("restarts").ifPresent(r -> {
+            int atOnce = r.integer("at_once", Policy.Restarts.DEFAULT.atOnce(), 1, 1000);
+            Duration splay = r.duration("splay", Policy.Restarts.DEFAULT.splay(), Duration.ZERO, Duration.ofHours(1));
+            r.finish();
+            restarts = new Policy.Restarts(atOnce, splay);
+        });
         d.finish();
+    }
+
+    /** {@code watch: 5m}, or {@code watch: off}. */
+    private Optional<Duration> watch(Fields f, Optional<Duration> fallback) {
+        Optional<String> text = f.string("watch");
+        if (text.isEmpty()) return fallback;
+        if (text.get().strip().equalsIgnoreCase("off") || text.get().strip().equalsIgnoreCase("false")) {
+            return Optional.empty();
+        }
+        Duration d = f.duration("watch", Duration.ofMinutes(5), Duration.ofSeconds(1), Duration.ofDays(1));
+        return Optional.of(d);
+    }
+
+    private Policy.Notify notify(Fields n) {
+        java.net.URI url = url(n, "url", "give the https URL that receives keyward's notifications");
+        Policy.VaultField key = vaultField(n, "signing_key", "hmac_key",
+                "give the Vault path of the key that signs notifications, like { path: keyward/notify, field: hmac_key }");
+        Set<Policy.NoticeKind> events = EnumSet.noneOf(Policy.NoticeKind.class);
+        if (n.has("events")) {
+            for (String e : n.strings("events")) {
+                try {
+                    events.add(Policy.NoticeKind.valueOf(e.strip().toUpperCase(Locale.ROOT)));
+                } catch (IllegalArgumentException bad) {
+                    problems.add(n.markOf("events"), "notify.events: '" + e + "' is not an event",
+                            "use due, failed, degraded, revocable, emergency, rejected");
+                }
+            }
+        } else {
+            events = EnumSet.allOf(Policy.NoticeKind.class);
+        }
+        Duration timeout = n.duration("timeout", Duration.ofSeconds(10), Duration.ofMillis(100), Duration.ofMinutes(5));
+        n.finish();
+        return url == null || key == null ? null : new Policy.Notify(url, key, events, timeout);
+    }
+
+    /** A { mount, path, field } mapping naming a field of a Vault secret. */
+    private Policy.VaultField vaultField(Fields f, String key, String defaultField, String fix) {
+        if (!f.has(key)) {
+            problems.add(f.mark(), f.where() + " has no '" + key + "'", fix);
+            return null;
+        }
+        return f.object(key).map(a -> {
+            String mount = a.string("mount", "secret");
+            String path = a.requiredString("path", fix);
+            String field = a.string("field", defaultField);
+            a.finish();
+            return path == null ? null : new Policy.VaultField(mount, path, field);
+        }).orElse(null);
     }
 
     private Map<String, Policy.IssuerSpec> issuers(Fields top) {
@@ -124,6 +187,7 @@ final class PolicyReader {
                 problems.add(m.keys().get(name).mark(), "issuer name '" + name + "' is not valid",
                         "use lower-case letters, digits, '.', '_' and '-'");
             }
+            declaredIssuers.add(name);
             Fields.of(e.getValue(), "issuers." + name, problems).ifPresent(f -> {
                 Optional<IssuerType> type = f.choice("type", IssuerType.class);
                 if (type.isEmpty() && !f.has("type")) {
@@ -154,36 +218,59 @@ final class PolicyReader {
 
     private Policy.IssuerSpec docbitsIssuer(Fields f, String name, Duration timeout) {
         String where = "issuers." + name;
-        java.net.URI base = url(f, "base_url");
+        Policy.DocBitsMode mode = f.choice("mode", Policy.DocBitsMode.class).orElse(Policy.DocBitsMode.API);
+        java.net.URI base = url(f, "base_url", "give the DocBits host, like https://eu.api.docbits.com");
         String org = f.requiredString("org", "name the DocBits organisation (X-ORG-ID) the keys belong to");
-        Policy.VaultField auth = f.object("auth").map(a -> {
-            String mount = a.string("mount", "secret");
-            String path = a.requiredString("path", "the Vault path of the key that may create and revoke keys");
-            String field = a.string("field", "api_key");
-            a.finish();
-            return path == null ? null : new Policy.VaultField(mount, path, field);
-        }).orElse(null);
-        if (auth == null && !f.has("auth")) {
-            problems.add(f.mark(), where + " has no 'auth'", "give the Vault path of a key allowed to create and revoke keys");
+        boolean api = mode == Policy.DocBitsMode.API;
+        Optional<Policy.Endpoint> usage = f.object("usage").map(u -> endpoint(u, "GET", false));
+        Optional<Policy.Usage> usageSpec = Optional.empty();
+        if (usage.isPresent() && usage.get() != null) {
+            String pointer = f.string("last_used_pointer", "/last_used_at");
+            pointer(f, "last_used_pointer", pointer);
+            Duration quiet = f.duration("quiet", Duration.ofMinutes(10), Duration.ZERO, Duration.ofDays(7));
+            usageSpec = Optional.of(new Policy.Usage(usage.get(), pointer, quiet));
         }
-        Policy.Endpoint create = f.object("create").map(c -> endpoint(c, "POST")).orElse(null);
-        if (create == null && !f.has("create")) {
-            problems.add(f.mark(), where + " has no 'create' endpoint", "DocBits documents none: give the method, path and body your deployment offers");
+        Optional<Policy.VaultField> auth = Optional.empty();
+        if (api || f.has("auth") || usageSpec.isPresent()) {
+            auth = Optional.ofNullable(vaultField(f, "auth", "api_key",
+                    "give the Vault path of a DocBits key allowed to " + (api ? "create and revoke keys" : "read key usage")));
         }
+        Optional<Policy.Endpoint> create = f.object("create").map(c -> endpoint(c, "POST", true));
+        Optional<Policy.Endpoint> revoke = f.object("revoke").map(r -> endpoint(r, "POST", true));
         String pointer = f.string("key_pointer", "/key");
-        if (!pointer.startsWith("/")) {
-            problems.add(f.markOf("key_pointer"), where + ".key_pointer '" + pointer + "' is not a JSON pointer",
-                    "write it like /key or /data/key");
+        pointer(f, "key_pointer", pointer);
+        Duration notice = f.duration("notice", Duration.ofDays(7), Duration.ZERO, Duration.ofDays(365));
+        if (api) {
+            if (create.isEmpty() && !f.has("create")) {
+                problems.add(f.mark(), where + " has no 'create' endpoint",
+                        "DocBits documents none: give the method, path and body your deployment offers, or use mode: manual");
+            }
+            if (revoke.isEmpty() && !f.has("revoke")) {
+                problems.add(f.mark(), where + " has no 'revoke' endpoint", "give the method, path and body that revoke a key");
+            }
+        } else {
+            for (String k : List.of("create", "revoke")) {
+                if (f.has(k)) {
+                    problems.add(f.markOf(k), where + ": '" + k + "' has no use in mode manual",
+                            "remove it, or use mode: api");
+                }
+            }
         }
-        Policy.Endpoint revoke = f.object("revoke").map(r -> endpoint(r, "POST")).orElse(null);
-        if (revoke == null && !f.has("revoke")) {
-            problems.add(f.mark(), where + " has no 'revoke' endpoint", "give the method, path and body that revoke a key");
+        if (base == null || org == null || (auth.isEmpty() && (api || usageSpec.isPresent()))
+                || (api && (create.isEmpty() || create.get() == null || revoke.isEmpty() || revoke.get() == null))) {
+            return null;
         }
-        if (base == null || org == null || auth == null || create == null || revoke == null) return null;
-        return new Policy.IssuerSpec.DocBits(name, base, org, auth, create, pointer, revoke, timeout);
+        return new Policy.IssuerSpec.DocBits(name, mode, base, org, auth, create, pointer, revoke, usageSpec, notice, timeout);
     }
 
-    private Policy.Endpoint endpoint(Fields e, String defaultMethod) {
+    private void pointer(Fields f, String key, String pointer) {
+        if (!pointer.startsWith("/")) {
+            problems.add(f.markOf(key), f.where() + "." + key + " '" + pointer + "' is not a JSON pointer",
+                    "write it like /key or /data/key");
+        }
+    }
+
+    private Policy.Endpoint endpoint(Fields e, String defaultMethod, boolean bodyAllowed) {
         String method = e.string("method", defaultMethod).toUpperCase(Locale.ROOT);
         if (!List.of("GET", "POST", "PUT", "PATCH", "DELETE").contains(method)) {
             problems.add(e.markOf("method"), e.where() + ".method '" + method + "' is not an HTTP method", "use POST, PUT, PATCH or DELETE");
@@ -192,13 +279,13 @@ final class PolicyReader {
         if (path != null && !path.startsWith("/")) {
             problems.add(e.markOf("path"), e.where() + ".path '" + path + "' must start with /", null);
         }
-        String body = e.string("body", null);
+        String body = bodyAllowed ? e.string("body", null) : null;
         e.finish();
         return path == null ? null : new Policy.Endpoint(method, path, body);
     }
 
-    private java.net.URI url(Fields f, String key) {
-        String text = f.requiredString(key, "give the DocBits host, like https://eu.api.docbits.com");
+    private java.net.URI url(Fields f, String key, String fix) {
+        String text = f.requiredString(key, fix);
         if (text == null) return null;
         try {
             java.net.URI u = new java.net.URI(text.strip());
@@ -208,7 +295,9 @@ final class PolicyReader {
             return u;
         } catch (java.net.URISyntaxException e) {
             problems.add(f.markOf(key), f.where() + "." + key + " '" + text + "' is not an http(s) URL",
-                    "production is https://api.docbits.com; EU https://eu.api.docbits.com; US https://us.api.docbits.com");
+                    key.equals("base_url")
+                            ? "production is https://api.docbits.com; EU https://eu.api.docbits.com; US https://us.api.docbits.com"
+                            : "write it like https://host:port/path");
             return null;
         }
     }
@@ -243,7 +332,7 @@ final class PolicyReader {
 
         Optional<String> issuer = f.string("issuer");
         issuer.ifPresent(name -> {
-            if (!issuers.containsKey(name)) {
+            if (!declaredIssuers.contains(name)) {
                 problems.add(f.markOf("issuer"), where + ": issuer '" + name + "' is not defined",
                         issuers.isEmpty() ? "define it under 'issuers:'" : "known issuers: " + String.join(", ", issuers.keySet()));
             }
@@ -268,6 +357,7 @@ final class PolicyReader {
         Policy.RetrySpec retry = retry(f, defaultRetry);
         List<Policy.VerifySpec> verify = f.list("verify", v -> verify(v, where));
         List<Policy.TargetSpec> targets = targets(f, where, fields);
+        Optional<Duration> watch = watch(f, defaultWatch);
         for (Policy.TargetSpec t : targets) {
             if (t != null && t.refresh().isPresent() && grace.compareTo(t.refresh().get()) < 0) {
                 problems.add(f.has("grace") ? f.markOf("grace") : f.markOf("targets"), where + ": grace "
@@ -281,7 +371,8 @@ final class PolicyReader {
                 || verify.stream().anyMatch(java.util.Objects::isNull)) {
             return null;
         }
-        return new Policy.SecretPolicy(id, mount, path, fields, generator, issuer, schedule, grace, retry, verify, targets);
+        return new Policy.SecretPolicy(id, mount, path, fields, generator, issuer, schedule, grace, retry, verify, targets,
+                watch);
     }
 
     private Policy.GeneratorSpec generator(Fields g, String where, String defaultField, List<String> fields,
@@ -310,7 +401,7 @@ final class PolicyReader {
                 }
                 case ISSUER -> {
                     String issuer = g.requiredString("issuer", "name an issuer defined under 'issuers:'");
-                    if (issuer != null && !issuers.containsKey(issuer)) {
+                    if (issuer != null && !declaredIssuers.contains(issuer)) {
                         problems.add(g.markOf("issuer"), where + ": issuer '" + issuer + "' is not defined",
                                 issuers.isEmpty() ? "define it under 'issuers:'" : "known issuers: " + String.join(", ", issuers.keySet()));
                     }
@@ -472,7 +563,7 @@ final class PolicyReader {
         }
         Duration timeout = v.duration("timeout", Duration.ofSeconds(30), Duration.ofMillis(100), Duration.ofMinutes(10));
         if (type.isPresent() && type.get() == VerifyType.DOCBITS) {
-            java.net.URI base = url(v, "base_url");
+            java.net.URI base = url(v, "base_url", "give the DocBits host, like https://eu.api.docbits.com");
             List<String> orgs = v.strings("orgs");
             if (orgs.isEmpty()) {
                 problems.add(v.mark(), where + ": a docbits verify step needs 'orgs'",
@@ -513,27 +604,128 @@ final class PolicyReader {
         }
         Optional<TargetType> type = t.choice("type", TargetType.class);
         if (type.isEmpty() && !t.has("type")) {
-            problems.add(t.mark(), where + ": target has no type", "write type: file");
+            problems.add(t.mark(), where + ": target has no type", "write type: file, webhook, exec or docbits");
         }
         Optional<Duration> refresh = t.duration("refresh");
+        Optional<Policy.HealthSpec> health = t.object("health").map(h -> health(h, where));
+        boolean rollback = t.bool("rollback", false);
+        if (rollback && !t.has("health")) {
+            problems.add(t.markOf("rollback"), where + ": target '" + id + "' rolls back on a failed health check but has none",
+                    "add a health check, or remove rollback");
+        }
         Policy.TargetSpec out = null;
-        if (type.isPresent() && type.get() == TargetType.FILE) {
-            Optional<String> path = Optional.ofNullable(t.requiredString("path", "give the absolute path of the file to write"));
-            if (path.isPresent() && !Path.of(path.get()).isAbsolute()) {
-                problems.add(t.markOf("path"), where + ": target path '" + path.get() + "' is not absolute",
-                        "write the full path, starting with /");
-                path = Optional.empty();
-            }
-            String field = t.string("field", fields.isEmpty() ? "value" : fields.get(0));
-            if (!fields.contains(field)) {
-                problems.add(t.markOf("field"), where + ": target field '" + field + "' is not one of the secret's fields " + fields, null);
-            }
-            Set<PosixFilePermission> mode = mode(t, where);
-            if (path.isPresent() && id != null && mode != null) {
-                out = new Policy.TargetSpec.File(id, Path.of(path.get()), field, mode, refresh);
-            }
+        if (type.isEmpty()) t.acceptAll();
+        if (type.isPresent()) {
+            out = switch (type.get()) {
+                case FILE -> fileTarget(t, where, id, fields, refresh, health, rollback);
+                case WEBHOOK -> {
+                    java.net.URI url = url(t, "url", "give the URL that receives the POST, like https://app.internal/keyward");
+                    Policy.VaultField key = vaultField(t, "signing_key", "hmac_key",
+                            "give the Vault path of the key that signs each request, like { path: keyward/webhooks/app }");
+                    boolean value = t.bool("include_value", false);
+                    Duration timeout = t.duration("timeout", Duration.ofSeconds(10), Duration.ofMillis(100), Duration.ofMinutes(5));
+                    yield url == null || key == null || id == null ? null
+                            : new Policy.TargetSpec.Webhook(id, url, key, value, timeout, refresh, health, rollback);
+                }
+                case EXEC -> {
+                    boolean shell = t.bool("shell", false);
+                    List<String> argv;
+                    if (shell) {
+                        String line = t.requiredString("command", "give the shell command line, like 'systemctl reload app'");
+                        argv = line == null ? List.of() : List.of("/bin/sh", "-c", line);
+                    } else {
+                        argv = argv(t, "command");
+                        if (argv.isEmpty() && !t.has("command")) {
+                            problems.add(t.mark(), where + ": exec target '" + id + "' needs 'command'",
+                                    "give the program and its arguments as a list, like [systemctl, reload, app]");
+                        }
+                    }
+                    Duration timeout = t.duration("timeout", Duration.ofSeconds(60), Duration.ofMillis(100), Duration.ofMinutes(30));
+                    yield argv.isEmpty() || id == null ? null
+                            : new Policy.TargetSpec.Exec(id, argv, shell, timeout, refresh, health, rollback);
+                }
+                case DOCBITS -> {
+                    java.net.URI base = url(t, "base_url", "give the DocBits host, like https://eu.api.docbits.com");
+                    String org = t.requiredString("org", "name the DocBits organisation (X-ORG-ID)");
+                    Policy.VaultField auth = vaultField(t, "auth", "api_key",
+                            "give the Vault path of the DocBits key that may update the endpoint");
+                    Policy.Endpoint endpoint = t.object("endpoint").map(e -> endpoint(e, "PUT", true)).orElse(null);
+                    if (endpoint == null && !t.has("endpoint")) {
+                        problems.add(t.mark(), where + ": docbits target '" + id + "' needs 'endpoint'",
+                                "give method, path and body, like { method: PUT, path: /integrations/erp, body: '{\"password\": \"{key}\"}' }");
+                    }
+                    Duration timeout = t.duration("timeout", Duration.ofSeconds(15), Duration.ofMillis(100), Duration.ofMinutes(5));
+                    yield base == null || org == null || auth == null || endpoint == null || id == null ? null
+                            : new Policy.TargetSpec.DocBits(id, base, org, auth, endpoint, timeout, refresh, health, rollback);
+                }
+            };
         }
         t.finish();
+        return out;
+    }
+
+    private Policy.TargetSpec fileTarget(Fields t, String where, String id, List<String> fields, Optional<Duration> refresh,
+                                         Optional<Policy.HealthSpec> health, boolean rollback) {
+        Optional<String> path = Optional.ofNullable(t.requiredString("path", "give the absolute path of the file to write"));
+        if (path.isPresent() && !Path.of(path.get()).isAbsolute()) {
+            problems.add(t.markOf("path"), where + ": target path '" + path.get() + "' is not absolute",
+                    "write the full path, starting with /");
+            path = Optional.empty();
+        }
+        Policy.FileFormat format = t.choice("format", Policy.FileFormat.class).orElse(Policy.FileFormat.RAW);
+        String field = t.string("field", fields.isEmpty() ? "value" : fields.get(0));
+        if (!fields.contains(field)) {
+            problems.add(t.markOf("field"), where + ": target field '" + field + "' is not one of the secret's fields " + fields, null);
+        }
+        if (t.has("field") && format != Policy.FileFormat.RAW) {
+            problems.add(t.markOf("field"), where + ": 'field' applies to format raw only; format "
+                    + format.name().toLowerCase(Locale.ROOT) + " writes every field", "remove 'field'");
+        }
+        Optional<String> template = t.string("template");
+        if (format == Policy.FileFormat.TEMPLATE) {
+            if (template.isEmpty()) {
+                problems.add(t.mark(), where + ": target '" + id + "' has format template but no 'template'",
+                        "give the text with placeholders like {{password}}");
+            } else {
+                java.util.regex.Matcher m = PLACEHOLDER.matcher(template.get());
+                while (m.find()) {
+                    String name = m.group(1);
+                    if (!fields.contains(name) && !TEMPLATE_WORDS.contains(name)) {
+                        problems.add(t.markOf("template"), where + ": template placeholder {{" + name
+                                + "}} is not one of the secret's fields " + fields, "fields, secret_id and version may be used");
+                    }
+                }
+            }
+        } else if (template.isPresent()) {
+            problems.add(t.markOf("template"), where + ": 'template' needs format: template", "add format: template");
+        }
+        Set<PosixFilePermission> mode = mode(t, where);
+        Optional<String> owner = t.string("owner");
+        Optional<String> group = t.string("group");
+        for (String k : List.of("owner", "group")) {
+            t.string(k).filter(v -> !ACCOUNT.matcher(v).matches()).ifPresent(v -> problems.add(t.markOf(k),
+                    where + ": " + k + " '" + v + "' is not a user or group name", "use a name like www-data or a number"));
+        }
+        if (path.isEmpty() || id == null || mode == null) return null;
+        return new Policy.TargetSpec.File(id, Path.of(path.get()), format, field, template, mode, owner, group, refresh,
+                health, rollback);
+    }
+
+    private Policy.HealthSpec health(Fields h, String where) {
+        Duration timeout = h.duration("timeout", Duration.ofSeconds(5), Duration.ofMillis(100), Duration.ofMinutes(5));
+        Duration wait = h.duration("wait", Duration.ofSeconds(30), Duration.ZERO, Duration.ofMinutes(30));
+        Policy.HealthSpec out = null;
+        if (h.has("url") == h.has("command")) {
+            problems.add(h.mark(), where + ": a health check needs exactly one of 'url' and 'command'",
+                    "url: http://127.0.0.1:8080/health (expects 2xx), or command: [program, args]");
+        } else if (h.has("url")) {
+            java.net.URI url = url(h, "url", "give the URL to GET, like http://127.0.0.1:8080/health");
+            out = url == null ? null : new Policy.HealthSpec.Http(url, timeout, wait);
+        } else {
+            List<String> argv = argv(h, "command");
+            out = argv.isEmpty() ? null : new Policy.HealthSpec.Command(argv, timeout, wait);
+        }
+        h.finish();
         return out;
     }
 

@@ -50,6 +50,27 @@ public record JournalEntry(
     public record HistoryItem(String rotationId, String trigger, Instant startedAt, Instant finishedAt, String outcome,
                               int fromVersion, int toVersion, String error) {}
 
+    /** The trigger of a rotation that delivers a version someone else wrote in Vault. */
+    public static final String VAULT_CHANGE = "vault-change";
+
+    /** True when this rotation delivers a version written in Vault by someone else (it starts at VERIFY). */
+    public boolean external() {
+        return VAULT_CHANGE.equals(trigger);
+    }
+
+    /** When a step outside the phases happened ("revocable": the old key was reported revocable). */
+    public Optional<Instant> marked(String what) {
+        return Optional.ofNullable(phaseTimes.get(what));
+    }
+
+    JournalEntry mark(String what, Instant at) {
+        Map<String, Instant> times = new LinkedHashMap<>(phaseTimes);
+        times.put(what, at);
+        return new JournalEntry(secretId, rotationId, phase, owner, leaseUntil, startedAt, at, trigger, emergency,
+                liveVersionBefore, pendingVersion, newVersion, newFingerprint, acks, attempts, lastError, retryAt,
+                retireAfter, rollback, times, history);
+    }
+
     public boolean active() {
         return !phase.terminal();
     }
@@ -183,9 +204,9 @@ public record JournalEntry(
         if (m.get("acks") instanceof Map<?, ?> a) a.forEach((k, v) -> acks.put(k.toString(), ((Number) v).intValue()));
         Map<String, Instant> times = new LinkedHashMap<>();
         if (m.get("phase_times") instanceof Map<?, ?> t) {
-            for (Phase p : Phase.values()) {
-                Object v = t.get(p.word());
-                if (v != null) times.put(p.word(), Instant.parse(v.toString()));
+            for (Object k : t.keySet()) {
+                Object v = t.get(k);
+                if (v != null) times.put(k.toString(), Instant.parse(v.toString()));
             }
         }
         List<HistoryItem> history = new ArrayList<>();

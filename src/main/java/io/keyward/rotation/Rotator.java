@@ -42,9 +42,24 @@ public final class Rotator {
     private final DoubleSupplier random;
     private final Settings settings;
     private final Plugins.PhaseListener listener;
+    private final Plugins.Notifier notifier;
+
+    /** Custom metadata keys on the live path: what keyward delivered, refused and announced. */
+    static final String DELIVERED = "keyward-delivered";
+    static final String REFUSED = "keyward-refused";
+    static final String DUE_ANNOUNCED = "keyward-due-announced";
+    /** Custom metadata an operator may set on the live path: when the key expires (ISO-8601 date or time). */
+    public static final String EXPIRES_AT = "expires_at";
+    /** How often a manual rotation waiting for the old key's revocation looks again. */
+    static final Duration REVOCATION_CHECK = Duration.ofMinutes(5);
 
     public Rotator(SecretStore store, AuditLog audit, Fingerprinter fingerprints, Clock clock, Sleeper sleeper,
                    DoubleSupplier random, Settings settings, Plugins.PhaseListener listener) {
+        this(store, audit, fingerprints, clock, sleeper, random, settings, listener, Plugins.Notifier.none());
+    }
+
+    public Rotator(SecretStore store, AuditLog audit, Fingerprinter fingerprints, Clock clock, Sleeper sleeper,
+                   DoubleSupplier random, Settings settings, Plugins.PhaseListener listener, Plugins.Notifier notifier) {
         this.store = store;
         this.audit = audit;
         this.fingerprints = fingerprints;
@@ -53,6 +68,7 @@ public final class Rotator {
         this.random = random;
         this.settings = settings;
         this.listener = listener;
+        this.notifier = notifier;
     }
 
     public SecretPath journalPath(String secretId) {
@@ -86,7 +102,29 @@ public final class Rotator {
 
     private Instant dueAt(SecretBinding b, Optional<SecretMetadata> meta) {
         Optional<Instant> last = lastRotated(meta);
-        return last.isEmpty() ? clock.instant() : b.policy().schedule().due(last.get());
+        Instant due = last.isEmpty() ? clock.instant() : b.policy().schedule().due(last.get());
+        Optional<Instant> expires = meta.flatMap(m -> expiry(m.customMetadata().get(EXPIRES_AT)));
+        return expires.isPresent() && expires.get().isBefore(due) ? expires.get() : due;
+    }
+
+    /** When the key expires, from the operator's {@code expires_at} custom metadata (a date means its start, UTC). */
+    static Optional<Instant> expiry(String text) {
+        if (text == null || text.isBlank()) return Optional.empty();
+        try {
+            return Optional.of(Instant.parse(text.strip()));
+        } catch (java.time.format.DateTimeParseException notInstant) {
+            try {
+                return Optional.of(java.time.LocalDate.parse(text.strip()).atStartOfDay(java.time.ZoneOffset.UTC).toInstant());
+            } catch (java.time.format.DateTimeParseException notDate) {
+                return Optional.empty();
+            }
+        }
+    }
+
+    /** When a person should be told the secret is due: its due time, less the issuer's notice for manual keys. */
+    public Instant announceAt(SecretBinding b) throws StoreException {
+        Instant due = dueAt(b);
+        return b.issuer().filter(Plugins.Issuer::manual).map(i -> due.minus(i.notice())).orElse(due);
     }
 
     /**
@@ -102,15 +140,185 @@ public final class Rotator {
                 return takeOver(b, current.get(), emergency);
             }
             Optional<SecretMetadata> meta = store.metadata(b.livePath());
+            if (b.issued() && b.issuer().orElseThrow().manual()) {
+                return announceDue(b, meta, force, emergency);
+            }
             if (!force && !emergency) {
                 Instant due = dueAt(b, meta);
                 if (clock.instant().isBefore(due)) return new Outcome.Skipped(id, "not due until " + due);
             }
+            return claim(b, current, meta, emergency ? "emergency" : trigger, emergency, null);
+        } catch (StoreException e) {
+            return new Outcome.Stopped(id, "-", Phase.CLAIMED, e.getMessage());
+        }
+    }
+
+    /**
+     * Starts a rotation of a manually issued key with the new value a person handed over (never
+     * echoed, never logged). It is staged, verified, promoted and delivered like any other; the old
+     * key is then reported revocable.
+     */
+    public Outcome submit(SecretBinding b, String value, boolean emergency) {
+        String id = b.id();
+        if (value == null || value.isBlank()) return new Outcome.Skipped(id, "the submitted key is empty");
+        try {
+            Optional<Journaled> current = journal(id);
+            if (current.isPresent() && current.get().entry().active()) {
+                return new Outcome.Skipped(id, "rotation " + current.get().entry().rotationId() + " is in flight ("
+                        + current.get().entry().phase().word() + "); finish it first (keyward resume " + id + ")");
+            }
+            Optional<VersionedSecret> live = readLiveQuietly(b);
+            if (live.isPresent() && live.get().data().string(b.field()).filter(value::equals).isPresent()) {
+                return new Outcome.Skipped(id, "the submitted key is the one already live (v" + live.get().version() + ")");
+            }
+            return claim(b, current, store.metadata(b.livePath()), emergency ? "emergency" : "submit", emergency, value);
+        } catch (StoreException e) {
+            return new Outcome.Stopped(id, "-", Phase.CLAIMED, e.getMessage());
+        }
+    }
+
+    /**
+     * Delivers the live version if someone else wrote it in Vault (or it was never delivered): it
+     * enters the protocol at VERIFY and goes to every target. A deleted or destroyed version is
+     * never delivered; it raises an alert once.
+     */
+    public Outcome sync(SecretBinding b) {
+        String id = b.id();
+        try {
+            Optional<Journaled> current = journal(id);
+            if (current.isPresent() && current.get().entry().active()) {
+                return takeOver(b, current.get(), false);
+            }
+            Optional<SecretMetadata> meta = store.metadata(b.livePath());
+            if (meta.isEmpty() || meta.get().currentVersion() == 0) {
+                return new Outcome.Skipped(id, "no value in Vault yet");
+            }
+            SecretMetadata m = meta.get();
+            int live = m.currentVersion();
+            Map<String, String> custom = m.customMetadata();
+            int delivered = number(custom.get(DELIVERED));
+            if (delivered == live) return new Outcome.Skipped(id, "v" + live + " is delivered");
+            if (number(custom.get(REFUSED)) == live) {
+                return new Outcome.Skipped(id, "v" + live + " was refused earlier; consumers keep v" + delivered);
+            }
+            Optional<SecretMetadata.VersionState> state = m.version(live);
+            if (state.isPresent() && !state.get().readable()) {
+                String why = "v" + live + " is " + (state.get().destroyed() ? "destroyed" : "deleted")
+                        + " in Vault: not delivered; consumers keep v" + delivered;
+                refuse(b, m, live, why, null);
+                return new Outcome.Skipped(id, why);
+            }
+            return claim(b, current, meta, JournalEntry.VAULT_CHANGE, false, null);
+        } catch (StoreException e) {
+            return new Outcome.Stopped(id, "-", Phase.CLAIMED, e.getMessage());
+        }
+    }
+
+    /**
+     * A person revoked the old key of a manual rotation in the issuer's settings: closes the
+     * rotation. Refused while any target still holds the old key.
+     */
+    public Outcome confirmRevoked(SecretBinding b) {
+        String id = b.id();
+        try {
+            Optional<Journaled> current = journal(id);
+            if (current.isEmpty() || !current.get().entry().active()) {
+                return new Outcome.Skipped(id, "no rotation in flight: nothing waits for a revocation");
+            }
+            JournalEntry e = current.get().entry();
+            if (e.phase() != Phase.DELIVERED) {
+                List<String> missing = new ArrayList<>();
+                for (Plugins.Target t : b.targets()) {
+                    Integer acked = e.acks().get(t.id());
+                    if (acked == null || acked != e.newVersion() || e.newVersion() == 0) missing.add(t.id());
+                }
+                return new Outcome.Skipped(id, "rotation " + e.rotationId() + " is at " + e.phase().word()
+                        + ": do not revoke the old key yet, " + (missing.isEmpty() ? "the new key is not delivered"
+                        : "targets " + String.join(", ", missing) + " still hold it"));
+            }
+            Instant now = clock.instant();
+            JournalEntry done = e.finished(Phase.RETIRED, "revoked by hand", now);
+            store.deleteAll(pendingPath(id));
+            int v = store.write(journalPath(id), done.owned(settings.agentId(), now, now).toData(),
+                    OptionalInt.of(current.get().version()));
+            record(done, "rotation.revoke_confirmed", AuditEvent.Outcome.OK,
+                    "old version " + e.liveVersionBefore() + " revoked by hand");
+            listener.entered(id, e.rotationId(), Phase.RETIRED);
+            return new Outcome.Completed(id, e.rotationId(), e.liveVersionBefore(), e.newVersion());
+        } catch (CasConflictException c) {
+            return new Outcome.Skipped(id, "the journal changed meanwhile; try again");
+        } catch (StoreException e) {
+            return new Outcome.Stopped(id, "-", Phase.DELIVERED, e.getMessage());
+        }
+    }
+
+    private Outcome announceDue(SecretBinding b, Optional<SecretMetadata> meta, boolean force, boolean emergency)
+            throws StoreException {
+        Instant due = dueAt(b, meta);
+        Instant announce = due.minus(b.issuer().orElseThrow().notice());
+        Instant now = clock.instant();
+        if (!force && !emergency && now.isBefore(announce)) {
+            return new Outcome.Skipped(b.id(), "not due until " + due + " (announced from " + announce + ")");
+        }
+        int live = meta.map(SecretMetadata::currentVersion).orElse(0);
+        String ask = "create a new key in DocBits' settings, then hand it over with 'keyward submit " + b.id()
+                + (emergency ? " --emergency" : "") + "' (it reads standard input) or write it to " + b.livePath();
+        boolean announced = meta.map(m -> number(m.customMetadata().get(DUE_ANNOUNCED))).orElse(-1) == live;
+        if (emergency || !announced) {
+            String detail = (emergency ? "emergency: replace the key now" : "due " + due) + "; " + ask;
+            audit.record(AuditEvent.of(emergency ? "rotation.emergency" : "rotation.due").path(b.id())
+                    .version(live > 0 ? live : null).outcome(AuditEvent.Outcome.OK).attribute("detail", detail).build());
+            notifier.announce(new Plugins.Notice(emergency ? "emergency" : "due", b.id(), null, live, detail));
+            if (meta.isPresent() && !emergency) {
+                Map<String, String> custom = new HashMap<>(meta.get().customMetadata());
+                custom.put(DUE_ANNOUNCED, String.valueOf(live));
+                store.writeCustomMetadata(b.livePath(), custom);
+            }
+        }
+        return new Outcome.Skipped(b.id(), "due " + due + ", waiting for a person: " + ask);
+    }
+
+    /** Marks a version as not to be delivered, and says so (audit, notification) once. */
+    private void refuse(SecretBinding b, SecretMetadata m, int version, String why, String rotationId)
+            throws StoreException {
+        Map<String, String> custom = new HashMap<>(m.customMetadata());
+        custom.put(REFUSED, String.valueOf(version));
+        store.writeCustomMetadata(b.livePath(), custom);
+        audit.record(AuditEvent.of("sync.refused").path(b.id()).version(version).outcome(AuditEvent.Outcome.FAILED)
+                .attribute("rotation_id", rotationId).attribute("detail", why).build());
+        notifier.announce(new Plugins.Notice("rejected", b.id(), rotationId, version, why));
+    }
+
+    private static int number(String s) {
+        try {
+            return s == null ? -1 : Integer.parseInt(s.strip());
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    private Optional<VersionedSecret> readLiveQuietly(SecretBinding b) throws StoreException {
+        try {
+            return store.read(b.livePath());
+        } catch (VersionGoneException gone) {
+            return Optional.empty();
+        }
+    }
+
+    private Outcome claim(SecretBinding b, Optional<Journaled> current, Optional<SecretMetadata> meta, String trigger,
+                          boolean emergency, String supplied) throws StoreException {
+        String id = b.id();
+        {
             int live = meta.map(SecretMetadata::currentVersion).orElse(0);
+            int before = live;
+            if (JournalEntry.VAULT_CHANGE.equals(trigger)) {
+                before = Math.max(0, meta.map(m -> number(m.customMetadata().get(DELIVERED))).orElse(0));
+            }
             Instant now = clock.instant();
             JournalEntry start = JournalEntry.start(id, UUID.randomUUID().toString(), settings.agentId(), now,
-                    now.plus(settings.lease()), emergency ? "emergency" : trigger, emergency, live,
+                    now.plus(settings.lease()), trigger, emergency, before,
                     current.map(c -> c.entry().history()).orElse(List.of()));
+            if (JournalEntry.VAULT_CHANGE.equals(trigger)) start = start.promotedAs(live);
             int version;
             try {
                 version = store.write(journalPath(id), start.toData(),
@@ -119,10 +327,14 @@ public final class Rotator {
                 return new Outcome.Skipped(id, "another agent claimed the rotation first");
             }
             record(start, "rotation.claimed", AuditEvent.Outcome.OK, null);
+            if (emergency) {
+                notifier.announce(new Plugins.Notice("emergency", id, start.rotationId(), start.liveVersionBefore(),
+                        "emergency rotation: the old value is retired as soon as every target has the new one"));
+            }
             listener.entered(id, start.rotationId(), Phase.CLAIMED);
-            return new Run(b, start, version).go();
-        } catch (StoreException e) {
-            return new Outcome.Stopped(id, "-", Phase.CLAIMED, e.getMessage());
+            Run run = new Run(b, start, version);
+            run.supplied = supplied;
+            return run.go();
         }
     }
 
@@ -168,6 +380,8 @@ public final class Rotator {
         private JournalEntry e;
         private int version;
         private SecretData pendingValue;
+        /** The new value a person handed over (manual issuance), used at STAGED instead of the issuer. */
+        private String supplied;
 
         Run(SecretBinding b, JournalEntry e, int version) {
             this.b = b;
@@ -198,7 +412,10 @@ public final class Rotator {
 
         private Optional<Outcome> step() throws StoreException {
             switch (e.phase()) {
-                case CLAIMED -> stage();
+                case CLAIMED -> {
+                    if (e.external()) adopt();
+                    else stage();
+                }
                 case STAGED -> apply();
                 case APPLIED -> verify();
                 case VERIFIED -> promote();
@@ -213,11 +430,26 @@ public final class Rotator {
             return Optional.empty();
         }
 
+        /** A version someone else wrote is live already: nothing to stage or apply; it goes to VERIFY. */
+        private void adopt() throws StoreException {
+            Optional<SecretData> live = pendingIfAny();
+            if (live.isEmpty()) {
+                fail("v" + e.newVersion() + " is gone from Vault");
+                return;
+            }
+            SecretData value = live.get();
+            if (value.string(b.field()).filter(v -> !v.isEmpty()).isEmpty()) {
+                fail("field '" + b.field() + "' of v" + e.newVersion() + " is empty or missing");
+                return;
+            }
+            advance(e.staged(0, fingerprints.of(value)).to(Phase.APPLIED, clock.instant()));
+        }
+
         private void stage() throws StoreException {
             Optional<VersionedSecret> live = readLive();
             String value;
             try {
-                value = b.issued()
+                value = supplied != null ? supplied : b.issued()
                         ? retrier.call(() -> b.issuer().orElseThrow().issue(b.id(), e.rotationId()), Rotator::retryable)
                         : retrier.call(() -> b.generator().orElseThrow().generate(), Rotator::retryable);
             } catch (IOException failure) {
@@ -269,6 +501,10 @@ public final class Rotator {
         }
 
         private void promote() throws StoreException {
+            if (e.external()) {
+                advance(e.to(Phase.PROMOTED, clock.instant()));
+                return;
+            }
             SecretData value = pending();
             int promoted;
             try {
@@ -309,20 +545,53 @@ public final class Rotator {
                     save(e.acked(t.id(), e.newVersion(), clock.instant()));
                     record(e, "rotation.target", AuditEvent.Outcome.OK, "target " + t.id());
                 } catch (IOException failure) {
-                    failures.add(t.id() + ": " + failure.getMessage());
-                    record(e, "rotation.target", AuditEvent.Outcome.FAILED, "target " + t.id() + ": " + failure.getMessage());
+                    String why = failure.getMessage();
+                    record(e, "rotation.target", AuditEvent.Outcome.FAILED, "target " + t.id() + ": " + why);
+                    if (failure instanceof Plugins.Unhealthy && t.rollsBack()) why += "; " + restore(t);
+                    failures.add(t.id() + ": " + why);
                 }
             }
             Instant now = clock.instant();
             if (!failures.isEmpty()) {
                 Instant retry = now.plus(b.policy().retry().max());
-                save(e.failed("delivery failing: " + String.join("; ", failures), retry, now));
+                String why = "delivery failing: " + String.join("; ", failures);
+                save(e.failed(why, retry, now));
+                notifier.announce(new Plugins.Notice("degraded", b.id(), e.rotationId(), e.newVersion(),
+                        why + "; the old value stays valid"));
                 return Optional.of(new Outcome.Waiting(b.id(), e.rotationId(), Phase.PROMOTED, retry,
                         "delivery failing, old value kept valid: " + String.join("; ", failures)));
             }
+            markDelivered();
             Duration grace = e.emergency() ? Duration.ZERO : b.policy().grace();
             advance(e.to(Phase.DELIVERED, now).retiringAfter(now.plus(grace)));
             return Optional.empty();
+        }
+
+        /** Gives a target whose health check failed its previous value back; says what happened. */
+        private String restore(Plugins.Target t) throws StoreException {
+            int old = e.liveVersionBefore();
+            if (old == 0) return "no previous value to roll it back to";
+            try {
+                Optional<SecretData> previous = store.read(b.livePath(), old).map(VersionedSecret::data);
+                if (previous.isEmpty()) return "previous v" + old + " is missing: not rolled back";
+                t.restore(b.id(), old, previous.get());
+                record(e, "rotation.target_rolled_back", AuditEvent.Outcome.OK, "target " + t.id() + " back on v" + old);
+                return "rolled back to v" + old;
+            } catch (VersionGoneException gone) {
+                return "previous v" + old + " is deleted in Vault: not rolled back";
+            } catch (IOException failure) {
+                record(e, "rotation.target_rolled_back", AuditEvent.Outcome.FAILED, "target " + t.id() + ": "
+                        + failure.getMessage());
+                return "rolling back to v" + old + " failed too: " + failure.getMessage();
+            }
+        }
+
+        /** Records on the live path which version every target has, so the watch does not deliver it again. */
+        private void markDelivered() throws StoreException {
+            Map<String, String> custom = new HashMap<>(store.metadata(b.livePath())
+                    .map(SecretMetadata::customMetadata).orElse(Map.of()));
+            custom.put(DELIVERED, String.valueOf(e.newVersion()));
+            store.writeCustomMetadata(b.livePath(), custom);
         }
 
         private Optional<Outcome> retire() throws StoreException {
@@ -332,7 +601,12 @@ public final class Rotator {
                         "old version " + e.liveVersionBefore() + " stays valid during the grace period"));
             }
             String note = null;
-            if (b.issuer().isPresent() && e.liveVersionBefore() > 0) {
+            Optional<Plugins.Issuer> issuer = b.issuer();
+            boolean manual = issuer.isPresent() && issuer.get().manual();
+            if (issuer.isPresent() && e.external() && !manual) {
+                note = "v" + e.newVersion() + " was written in Vault outside keyward: old version " + e.liveVersionBefore()
+                        + " is left to whoever replaced it";
+            } else if (issuer.isPresent() && e.liveVersionBefore() > 0) {
                 Optional<String> old;
                 try {
                     old = store.read(b.livePath(), e.liveVersionBefore()).flatMap(v -> v.data().string(b.field()));
@@ -342,17 +616,25 @@ public final class Rotator {
                 }
                 if (old.isPresent()) {
                     String oldValue = old.get();
-                    try {
-                        retrier.call(() -> {
-                            b.issuer().get().revoke(b.id(), oldValue);
-                            return null;
-                        }, Rotator::retryable);
-                    } catch (IOException failure) {
-                        Instant retry = now.plus(b.policy().retry().max());
-                        save(e.failed("revoking the old value failed: " + failure.getMessage(), retry, now));
-                        record(e, "rotation.retired", AuditEvent.Outcome.FAILED, failure.getMessage());
-                        return Optional.of(new Outcome.Waiting(b.id(), e.rotationId(), Phase.DELIVERED, retry,
-                                "revoking the old value failed: " + failure.getMessage()));
+                    Optional<Outcome> inUse = stillUsed(issuer.get(), oldValue, now);
+                    if (inUse.isPresent()) return inUse;
+                    if (manual) {
+                        Optional<Outcome> waiting = awaitRevocation(issuer.get(), oldValue, now);
+                        if (waiting.isPresent()) return waiting;
+                        note = "old version " + e.liveVersionBefore() + " is seen revoked at the issuer";
+                    } else {
+                        try {
+                            retrier.call(() -> {
+                                issuer.get().revoke(b.id(), oldValue);
+                                return null;
+                            }, Rotator::retryable);
+                        } catch (IOException failure) {
+                            Instant retry = now.plus(b.policy().retry().max());
+                            save(e.failed("revoking the old value failed: " + failure.getMessage(), retry, now));
+                            record(e, "rotation.retired", AuditEvent.Outcome.FAILED, failure.getMessage());
+                            return Optional.of(new Outcome.Waiting(b.id(), e.rotationId(), Phase.DELIVERED, retry,
+                                    "revoking the old value failed: " + failure.getMessage()));
+                        }
                     }
                 }
             }
@@ -363,8 +645,67 @@ public final class Rotator {
             return Optional.empty();
         }
 
+        /**
+         * Keeps the old value alive while the issuer reports it used within its quiet period: some
+         * consumer still holds it, whatever the acks say.
+         */
+        private Optional<Outcome> stillUsed(Plugins.Issuer issuer, String oldValue, Instant now) throws StoreException {
+            Optional<Instant> used;
+            try {
+                used = issuer.lastUsed(b.id(), oldValue);
+            } catch (IOException failure) {
+                Instant retry = now.plus(b.policy().retry().max());
+                save(e.failed("cannot tell whether the old value is still used: " + failure.getMessage(), retry, now));
+                return Optional.of(new Outcome.Waiting(b.id(), e.rotationId(), Phase.DELIVERED, retry,
+                        "cannot tell whether the old value is still used: " + failure.getMessage()));
+            }
+            if (used.isEmpty() || !used.get().isAfter(now.minus(issuer.quiet()))) return Optional.empty();
+            Instant retry = now.plus(b.policy().retry().max());
+            String why = "old version " + e.liveVersionBefore() + " was still used at " + used.get()
+                    + " (less than " + issuer.quiet().toMinutes() + " min ago): a consumer still holds it";
+            save(e.failed(why, retry, now));
+            record(e, "rotation.old_in_use", AuditEvent.Outcome.FAILED, why);
+            notifier.announce(new Plugins.Notice("degraded", b.id(), e.rotationId(), e.liveVersionBefore(), why
+                    + "; it is not retired"));
+            return Optional.of(new Outcome.Waiting(b.id(), e.rotationId(), Phase.DELIVERED, retry, why));
+        }
+
+        /**
+         * Manual issuance: says once that the old key may now be revoked, then waits until a person
+         * confirms it, or the issuer is seen to refuse the old key.
+         */
+        private Optional<Outcome> awaitRevocation(Plugins.Issuer issuer, String oldValue, Instant now)
+                throws StoreException {
+            boolean refused;
+            try {
+                refused = issuer.refuses(b.id(), oldValue);
+            } catch (IOException cannotTell) {
+                refused = false;
+            }
+            if (refused) return Optional.empty();
+            String ask = "old version " + e.liveVersionBefore() + " may now be revoked in DocBits' settings"
+                    + " (every target has v" + e.newVersion() + "); then run 'keyward confirm-revoked " + b.id() + "'";
+            if (e.marked("revocable").isEmpty()) {
+                record(e, "rotation.revocable", AuditEvent.Outcome.OK, ask);
+                notifier.announce(new Plugins.Notice("revocable", b.id(), e.rotationId(), e.liveVersionBefore(), ask));
+                JournalEntry next = e.mark("revocable", now);
+                save(next.failed(null, now.plus(REVOCATION_CHECK), now));
+            } else {
+                save(e.failed(null, now.plus(REVOCATION_CHECK), now));
+            }
+            return Optional.of(new Outcome.Waiting(b.id(), e.rotationId(), Phase.DELIVERED, e.retryAt(), ask));
+        }
+
         private Optional<Outcome> rollback() throws StoreException {
-            if (b.issuer().isPresent() && e.pendingVersion() > 0 && (b.issued() || e.phase() != Phase.CLAIMED)) {
+            if (e.external()) {
+                String why = "v" + e.newVersion() + " written in Vault was not delivered: " + e.rollback();
+                Optional<SecretMetadata> m = store.metadata(b.livePath());
+                if (m.isPresent()) refuse(b, m.get(), e.newVersion(), why, e.rotationId());
+                advance(e.finished(Phase.ROLLED_BACK, "refused", clock.instant()));
+                return Optional.of(new Outcome.RolledBack(b.id(), e.rotationId(), why));
+            }
+            boolean manual = b.issuer().isPresent() && b.issuer().get().manual();
+            if (b.issuer().isPresent() && !manual && e.pendingVersion() > 0 && (b.issued() || e.phase() != Phase.CLAIMED)) {
                 Optional<String> fresh = pendingIfAny().flatMap(d -> d.string(b.field()));
                 if (fresh.isPresent()) {
                     try {
@@ -383,9 +724,12 @@ public final class Rotator {
                 }
             }
             store.deleteAll(pendingPath(b.id()));
-            String reason = e.rollback();
+            String reason = e.rollback() + (manual && e.pendingVersion() > 0
+                    ? "; the submitted key was not used: revoke it in DocBits' settings" : "");
             JournalEntry done = e.finished(Phase.ROLLED_BACK, "rolled_back", clock.instant());
             advance(done);
+            notifier.announce(new Plugins.Notice("failed", b.id(), e.rotationId(), e.liveVersionBefore(),
+                    "rotation rolled back, the old value stays live: " + reason));
             return Optional.of(new Outcome.RolledBack(b.id(), e.rotationId(), reason));
         }
 
@@ -402,6 +746,13 @@ public final class Rotator {
         }
 
         private Optional<SecretData> pendingIfAny() throws StoreException {
+            if (pendingValue == null && e.external()) {
+                try {
+                    pendingValue = store.read(b.livePath(), e.newVersion()).map(VersionedSecret::data).orElse(null);
+                } catch (VersionGoneException gone) {
+                    pendingValue = null;
+                }
+            }
             if (pendingValue == null && e.pendingVersion() > 0) {
                 try {
                     pendingValue = store.read(pendingPath(b.id()), e.pendingVersion()).map(VersionedSecret::data).orElse(null);
@@ -442,6 +793,6 @@ public final class Rotator {
     }
 
     private static boolean retryable(IOException e) {
-        return !(e instanceof Plugins.Rejected) && !(e instanceof CasConflictException);
+        return !(e instanceof Plugins.Rejected) && !(e instanceof Plugins.Unhealthy) && !(e instanceof CasConflictException);
     }
 }

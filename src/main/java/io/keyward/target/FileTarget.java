@@ -12,19 +12,24 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.nio.file.attribute.UserPrincipalLookupService;
+import java.util.List;
 
 /**
- * Writes one field of the secret to a file: a temporary file in the same folder, fsync, then an
- * atomic rename, so a reader sees the old file or the new one, never a part. An empty or missing
- * value is never written.
+ * Writes a secret to a file: a temporary file in the same folder with the final mode, owner and
+ * group, fsync, then an atomic rename, so a reader sees the old file or the new one, never a part.
+ * A value that is empty or missing is never written.
  */
 final class FileTarget implements Plugins.Target {
 
     private final Policy.TargetSpec.File spec;
+    private final List<String> fields;
 
-    FileTarget(Policy.TargetSpec.File spec) {
+    FileTarget(Policy.TargetSpec.File spec, List<String> fields) {
         this.spec = spec;
+        this.fields = List.copyOf(fields);
     }
 
     @Override
@@ -34,10 +39,11 @@ final class FileTarget implements Plugins.Target {
 
     @Override
     public void deliver(String secretId, int version, SecretData value) throws IOException {
-        String text = value.string(spec.field()).orElse("");
-        if (text.isEmpty()) {
-            throw new Plugins.Rejected("field '" + spec.field() + "' of " + secretId + " v" + version
-                    + " is empty or missing: not writing " + spec.path());
+        String text;
+        try {
+            text = Formats.render(spec, fields, secretId, version, value);
+        } catch (IllegalArgumentException e) {
+            throw new Plugins.Rejected(secretId + " v" + version + " -> " + spec.path() + ": " + e.getMessage());
         }
         Path dir = spec.path().toAbsolutePath().getParent();
         Files.createDirectories(dir);
@@ -50,6 +56,7 @@ final class FileTarget implements Plugins.Target {
                 ch.force(true);
             }
             Files.setPosixFilePermissions(tmp, spec.mode());
+            own(tmp);
             try {
                 Files.move(tmp, spec.path(), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             } catch (AtomicMoveNotSupportedException e) {
@@ -65,8 +72,25 @@ final class FileTarget implements Plugins.Target {
         }
     }
 
+    private void own(Path tmp) throws IOException {
+        if (spec.owner().isEmpty() && spec.group().isEmpty()) return;
+        UserPrincipalLookupService users = tmp.getFileSystem().getUserPrincipalLookupService();
+        PosixFileAttributeView view = Files.getFileAttributeView(tmp, PosixFileAttributeView.class);
+        try {
+            if (spec.owner().isPresent()) view.setOwner(users.lookupPrincipalByName(spec.owner().get()));
+            if (spec.group().isPresent()) view.setGroup(users.lookupPrincipalByGroupName(spec.group().get()));
+        } catch (java.nio.file.attribute.UserPrincipalNotFoundException e) {
+            throw new Plugins.Rejected("target " + spec.id() + ": no such user or group '" + e.getName() + "' for "
+                    + spec.path());
+        } catch (java.nio.file.FileSystemException e) {
+            throw new IOException("target " + spec.id() + ": cannot give " + spec.path() + " owner "
+                    + spec.owner().orElse("-") + " group " + spec.group().orElse("-") + ": " + e.getReason()
+                    + " (keyward needs CAP_CHOWN or to be a member of the group)");
+        }
+    }
+
     @Override
     public String toString() {
-        return "FileTarget[" + spec.id() + " -> " + spec.path() + "]";
+        return "FileTarget[" + spec.id() + " -> " + spec.path() + " " + spec.format().name().toLowerCase(java.util.Locale.ROOT) + "]";
     }
 }

@@ -1,15 +1,70 @@
 package io.keyward.target;
 
 import io.keyward.policy.Policy;
+import io.keyward.rotation.Fingerprinter;
 import io.keyward.rotation.Plugins;
+import io.keyward.rotation.SecretStore;
+import io.keyward.rotation.Sleeper;
+import java.net.http.HttpClient;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.Semaphore;
+import java.util.function.DoubleSupplier;
 
-/** Builds the target a policy describes. */
+/**
+ * Builds the targets a policy describes (file, webhook, exec) and wraps any target in its health
+ * check. One instance serves a whole policy: exec targets share its restart budget.
+ */
 public final class Targets {
 
-    private Targets() {}
+    private final HttpClient http;
+    private final SecretStore store;
+    private final Fingerprinter fingerprints;
+    private final Clock clock;
+    private final Sleeper sleeper;
+    private final DoubleSupplier random;
+    private final Semaphore budget;
+    private final Duration splay;
 
-    public static Plugins.Target of(Policy.TargetSpec spec) {
-        if (spec instanceof Policy.TargetSpec.File f) return new FileTarget(f);
-        throw new IllegalArgumentException("unknown target " + spec.id());
+    public Targets(HttpClient http, SecretStore store, Fingerprinter fingerprints, Clock clock, Sleeper sleeper,
+                   DoubleSupplier random, Policy.Restarts restarts) {
+        this.http = http;
+        this.store = store;
+        this.fingerprints = fingerprints;
+        this.clock = clock;
+        this.sleeper = sleeper;
+        this.random = random;
+        this.budget = new Semaphore(restarts.atOnce(), true);
+        this.splay = restarts.splay();
+    }
+
+    public static HttpClient defaultHttpClient() {
+        return HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+    }
+
+    /** A file, webhook or exec target for one of the secret's targets, with its health check. */
+    public Plugins.Target of(Policy.TargetSpec spec, List<String> secretFields) {
+        Plugins.Target t;
+        if (spec instanceof Policy.TargetSpec.File f) {
+            t = new FileTarget(f, secretFields);
+        } else if (spec instanceof Policy.TargetSpec.Webhook w) {
+            t = new WebhookTarget(w, new SignedPost(http, store, clock), fingerprints);
+        } else if (spec instanceof Policy.TargetSpec.Exec e) {
+            t = new ExecTarget(e, budget, splay, sleeper, random);
+        } else {
+            throw new IllegalArgumentException("target " + spec.id() + " is not built here: " + spec.getClass().getSimpleName());
+        }
+        return checked(t, spec);
+    }
+
+    /** Wraps a target (of any package) in the health check its policy gives, if any. */
+    public Plugins.Target checked(Plugins.Target t, Policy.TargetSpec spec) {
+        return spec.health().isEmpty() ? t : new Checked(t, spec.health().get(), spec.rollback(), http, clock, sleeper);
+    }
+
+    /** The notifier of a policy's notify section (the log is always written by the caller). */
+    public Plugins.Notifier notifier(Policy.Notify notify) {
+        return new WebhookNotifier(notify, new SignedPost(http, store, clock), clock);
     }
 }

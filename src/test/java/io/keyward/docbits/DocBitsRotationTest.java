@@ -139,6 +139,8 @@ final class DocBitsRotationTest {
         return new SecretBinding(s, Optional.empty(),
                 Optional.of(docbits.issuer((Policy.IssuerSpec.DocBits) p.issuers().get("docbits-eu"), store)),
                 List.of(docbits.verifier((Policy.VerifySpec.DocBits) s.verify().get(0), "api_key")),
-                List.of(io.keyward.target.Targets.of(s.targets().get(0))));
+                List.of(new io.keyward.target.Targets(io.keyward.target.Targets.defaultHttpClient(), store,
+                        new io.keyward.rotation.Fingerprinter(new byte[32]), java.time.Clock.systemUTC(), d -> { }, () -> 0.5,
+                        Policy.Restarts.DEFAULT).of(s.targets().get(0), s.fields())));
     }
 }

@@ -30,7 +30,7 @@ final class PolicyTest {
         Policy p = Policy.load(Path.of("config/policy.yaml"));
 
         assertThat(p.secrets()).extracting(Policy.SecretPolicy::id)
-                .containsExactly("payments-db", "billing-api-key", "docbits-eu-key", "session-signing");
+                .containsExactly("payments-db", "billing-api-key", "docbits-eu-key", "docbits-us-key", "session-signing");
         assertThat(p.secret("payments-db").orElseThrow().grace()).isEqualTo(Duration.ofHours(4));
         assertThat(p.secret("session-signing").orElseThrow().retry().attempts()).isEqualTo(5);
         assertThat(p.secret("billing-api-key").orElseThrow().generator())

@@ -13,19 +13,22 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 
 final class FileTargetTest {
+
+    static final Targets TARGETS = new Targets(Targets.defaultHttpClient(), null,
+            new io.keyward.rotation.Fingerprinter(new byte[32]), java.time.Clock.systemUTC(), d -> { }, () -> 0.5,
+            Policy.Restarts.DEFAULT);
 
     private final Path dir = TestDirs.credentials("file-target");
 
     @Test
     void deliver_writesTheFieldWithItsMode_andLeavesNoTemporaryFile() throws Exception {
         Path file = dir.resolve("sub/db-password");
-        Plugins.Target t = Targets.of(new Policy.TargetSpec.File("app", file, "password",
-                PosixFilePermissions.fromString("rw-r-----"), Optional.empty()));
+        Plugins.Target t = TARGETS.of(Policy.TargetSpec.File.raw("app", file, "password",
+                PosixFilePermissions.fromString("rw-r-----")), List.of("password"));
         t.deliver("db", 3, SecretData.of(Map.of("password", "p-1", "user", "app")));
 
         assertThat(Files.readString(file)).isEqualTo("p-1");
@@ -38,8 +41,8 @@ final class FileTargetTest {
     @Test
     void deliver_emptyOrMissingField_isRefused_andTheOldFileStays() throws Exception {
         Path file = dir.resolve("token");
-        Plugins.Target t = Targets.of(new Policy.TargetSpec.File("app", file, "token",
-                PosixFilePermissions.fromString("rw-------"), Optional.empty()));
+        Plugins.Target t = TARGETS.of(Policy.TargetSpec.File.raw("app", file, "token",
+                PosixFilePermissions.fromString("rw-------")), List.of("token"));
         t.deliver("s", 1, SecretData.of("token", "first"));
 
         assertThatThrownBy(() -> t.deliver("s", 2, SecretData.of("token", ""))).isInstanceOf(Plugins.Rejected.class)
@@ -51,8 +54,8 @@ final class FileTargetTest {
     @Test
     void aReaderDuringManyWrites_seesOnlyWholeValues() throws Exception {
         Path file = dir.resolve("rolling");
-        Plugins.Target t = Targets.of(new Policy.TargetSpec.File("app", file, "v",
-                PosixFilePermissions.fromString("rw-------"), Optional.empty()));
+        Plugins.Target t = TARGETS.of(Policy.TargetSpec.File.raw("app", file, "v",
+                PosixFilePermissions.fromString("rw-------")), List.of("v"));
         String a = "A".repeat(64 * 1024);
         String b = "B".repeat(64 * 1024);
         t.deliver("s", 1, SecretData.of("v", a));

@@ -1,0 +1,70 @@
+package io.keyward.target;
+
+import io.keyward.policy.Policy;
+import io.keyward.rotation.Plugins;
+import io.keyward.rotation.SecretData;
+import io.keyward.rotation.Sleeper;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Semaphore;
+import java.util.function.DoubleSupplier;
+
+/**
+ * Runs a command after the value changed (typically {@code systemctl reload app} after a file
+ * target), with KEYWARD_SECRET_ID, KEYWARD_VERSION and KEYWARD_TARGET in its environment but never
+ * the value. Commands of all secrets share a budget: at most N run at once, each after a random
+ * splay, so a wave of rotations does not restart every service together.
+ */
+final class ExecTarget implements Plugins.Target {
+
+    private final Policy.TargetSpec.Exec spec;
+    private final Semaphore budget;
+    private final Duration splay;
+    private final Sleeper sleeper;
+    private final DoubleSupplier random;
+
+    ExecTarget(Policy.TargetSpec.Exec spec, Semaphore budget, Duration splay, Sleeper sleeper, DoubleSupplier random) {
+        this.spec = spec;
+        this.budget = budget;
+        this.splay = splay;
+        this.sleeper = sleeper;
+        this.random = random;
+    }
+
+    @Override
+    public String id() {
+        return spec.id();
+    }
+
+    @Override
+    public void deliver(String secretId, int version, SecretData value) throws IOException {
+        String what = "exec target " + spec.id();
+        List<String> hide = new ArrayList<>();
+        value.fields().values().forEach(v -> hide.add(String.valueOf(v)));
+        try {
+            sleeper.sleep(Duration.ofMillis((long) (splay.toMillis() * random.getAsDouble())));
+            budget.acquire();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException(what + ": interrupted");
+        }
+        int exit;
+        try {
+            exit = Program.run(what, spec.argv(), Map.of("KEYWARD_SECRET_ID", secretId,
+                    "KEYWARD_VERSION", String.valueOf(version), "KEYWARD_TARGET", spec.id()), spec.timeout(), hide);
+        } finally {
+            budget.release();
+        }
+        if (exit != 0) {
+            throw new IOException(what + ": " + spec.argv().get(spec.shell() ? 2 : 0) + " exited with " + exit);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "ExecTarget[" + spec.id() + " " + spec.argv().get(0) + "]";
+    }
+}

@@ -1,0 +1,261 @@
+package io.keyward.target;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.keyward.audit.JsonAuditLog;
+import io.keyward.policy.Policy;
+import io.keyward.rotation.Fingerprinter;
+import io.keyward.rotation.Plugins;
+import io.keyward.rotation.SecretData;
+import io.keyward.rotation.SecretPath;
+import io.keyward.testing.Leaks;
+import io.keyward.testing.Receiver;
+import io.keyward.testing.TestDirs;
+import io.keyward.testing.TestVault;
+import io.keyward.testing.VaultExtension;
+import io.keyward.vault.VaultAuth;
+import io.keyward.vault.VaultClient;
+import io.keyward.vault.VaultSettings;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.Properties;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/** File formats, signed webhooks, exec reloads and health checks: real files, a real receiver, real programs. */
+@ExtendWith(VaultExtension.class)
+final class TargetsTest {
+
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+    private static final Fingerprinter FP = new Fingerprinter("targets-test-key-0123456789".getBytes());
+
+    private final Path dir = TestDirs.credentials("targets");
+    private final Path logs = TestDirs.fresh("targets");
+    private TestVault vault;
+    private VaultClient store;
+    private JsonAuditLog audit;
+    private SecretPath signing;
+    private String hmacKey;
+
+    @BeforeEach
+    void setUp(TestVault vault) throws Exception {
+        this.vault = vault;
+        audit = JsonAuditLog.open(logs.resolve("audit.jsonl"), "targets", Clock.systemUTC());
+        store = VaultClient.connect(VaultSettings.of(vault.address(),
+                new VaultAuth.Token(Optional.of(vault.rootToken()), Optional.empty())), audit, FP, Clock.systemUTC());
+        signing = vault.uniquePath("webhook-key");
+        hmacKey = Leaks.secret("hmac");
+        store.write(signing, SecretData.of("hmac_key", hmacKey), OptionalInt.empty());
+    }
+
+    @AfterEach
+    void tearDown() {
+        store.close();
+        audit.close();
+    }
+
+    private Targets targets(int atOnce) {
+        return new Targets(Targets.defaultHttpClient(), store, FP, Clock.systemUTC(), d -> Thread.sleep(d.toMillis()),
+                () -> 0.5, new Policy.Restarts(atOnce, java.time.Duration.ofMillis(20)));
+    }
+
+    private Policy.SecretPolicy secret(String... targetLines) throws Exception {
+        StringBuilder y = new StringBuilder(String.join("\n",
+                "secrets:",
+                "  - id: app-db",
+                "    path: apps/db",
+                "    fields: [password, user]",
+                "    generator: { type: random, length: 32 }",
+                "    schedule: { every: 30d }",
+                "    targets:", ""));
+        for (String l : targetLines) y.append("      ").append(l).append('\n');
+        return Policy.parse("targets.yaml", y.toString()).secrets().get(0);
+    }
+
+    private Plugins.Target target(Policy.SecretPolicy s) {
+        return targets(2).of(s.targets().get(0), s.fields());
+    }
+
+    private static SecretData value(String password) {
+        return SecretData.of(Map.of("password", password, "user", "app"));
+    }
+
+    @Test
+    void envFile_isReadBackByAShell_withEveryCharacterIntact() throws Exception {
+        Path file = dir.resolve("db.env");
+        String password = Leaks.track("p\"$HOME`x`\\y 'z'-" + Leaks.secret("env"));
+        target(secret("- { id: app, type: file, path: " + file + ", format: env }")).deliver("app-db", 1, value(password));
+
+        assertThat(Files.readString(file)).startsWith("PASSWORD=\"").contains("\nUSER=\"app\"\n");
+        Process sh = new ProcessBuilder("/bin/sh", "-c", ". " + file + "; printf %s \"$PASSWORD\"").start();
+        assertThat(new String(sh.getInputStream().readAllBytes(), StandardCharsets.UTF_8)).isEqualTo(password);
+        assertThat(sh.waitFor()).isZero();
+    }
+
+    @Test
+    void jsonPropertiesAndTemplateFiles_holdTheFields() throws Exception {
+        String password = Leaks.secret("fmt") + "=:#\\ä";
+        Path json = dir.resolve("db.json");
+        Path props = dir.resolve("db.properties");
+        Path conf = dir.resolve("db.conf");
+        target(secret("- { id: a, type: file, path: " + json + ", format: json }")).deliver("app-db", 4, value(password));
+        target(secret("- { id: b, type: file, path: " + props + ", format: properties }")).deliver("app-db", 4, value(password));
+        target(secret("- { id: c, type: file, path: " + conf + ", format: template, template: \"u={{user}} p={{password}} v{{version}}\" }"))
+                .deliver("app-db", 4, value(password));
+
+        JsonNode j = JSON.readTree(Files.readString(json));
+        assertThat(j.get("password").asString()).isEqualTo(password);
+        Properties p = new Properties();
+        try (var r = Files.newBufferedReader(props)) {
+            p.load(r);
+        }
+        assertThat(p.getProperty("password")).isEqualTo(password);
+        assertThat(p.getProperty("user")).isEqualTo("app");
+        assertThat(Files.readString(props)).doesNotStartWith("#");
+        assertThat(Files.readString(conf)).isEqualTo("u=app p=" + password + " v4");
+    }
+
+    @Test
+    void aFormatMissingAField_isRefused_andTheFileStays() throws Exception {
+        Path file = dir.resolve("partial.env");
+        Plugins.Target t = target(secret("- { id: app, type: file, path: " + file + ", format: env }"));
+        t.deliver("app-db", 1, value(Leaks.secret("first")));
+        String before = Files.readString(file);
+
+        assertThatThrownBy(() -> t.deliver("app-db", 2, SecretData.of("password", Leaks.secret("lonely"))))
+                .isInstanceOf(Plugins.Rejected.class).hasMessageContaining("field 'user'");
+        assertThat(Files.readString(file)).isEqualTo(before);
+    }
+
+    @Test
+    void ownerAndGroup_areSetToTheNamedAccount() throws Exception {
+        Path file = dir.resolve("owned");
+        String me = System.getProperty("user.name");
+        String group = Files.readAttributes(dir, java.nio.file.attribute.PosixFileAttributes.class).group().getName();
+        target(secret("- { id: app, type: file, path: " + file + ", owner: " + me + ", group: " + group + " }"))
+                .deliver("app-db", 1, value(Leaks.secret("own")));
+        var attrs = Files.readAttributes(file, java.nio.file.attribute.PosixFileAttributes.class);
+        assertThat(attrs.owner().getName()).isEqualTo(me);
+        assertThat(attrs.group().getName()).isEqualTo(group);
+
+        Plugins.Target nobody = target(secret("- { id: x, type: file, path: " + dir.resolve("x") + ", owner: no-such-user-kw }"));
+        assertThatThrownBy(() -> nobody.deliver("app-db", 1, value(Leaks.secret("own"))))
+                .isInstanceOf(Plugins.Rejected.class).hasMessageContaining("no such user or group 'no-such-user-kw'");
+    }
+
+    @Test
+    void webhook_isSignedAndIdempotent_andCarriesNoValueUnlessAsked() throws Exception {
+        try (Receiver r = Receiver.start(hmacKey)) {
+            String password = Leaks.secret("hook");
+            target(secret("- { id: hook, type: webhook, url: \"" + r.url("/rotated") + "\", signing_key: { path: "
+                    + signing.path() + " } }")).deliver("app-db", 7, value(password));
+            target(secret("- { id: full, type: webhook, url: \"" + r.url("/full") + "\", include_value: true, signing_key: { path: "
+                    + signing.path() + " } }")).deliver("app-db", 7, value(password));
+
+            assertThat(r.requests()).hasSize(2).allSatisfy(q -> {
+                assertThat(q.signed()).as("signature checks out").isTrue();
+                assertThat(q.idempotencyKey()).isEqualTo("app-db:7");
+            });
+            JsonNode plain = JSON.readTree(r.requests().get(0).body());
+            assertThat(plain.get("version").asInt()).isEqualTo(7);
+            assertThat(plain.get("fingerprint").asString()).isEqualTo(FP.of(value(password)));
+            assertThat(plain.has("fields")).isFalse();
+            assertThat(r.requests().get(0).body()).doesNotContain(password);
+            assertThat(JSON.readTree(r.requests().get(1).body()).at("/fields/password").asString()).isEqualTo(password);
+        }
+    }
+
+    @Test
+    void webhook_serverErrorIsRetryable_clientErrorIsADefiniteNo_wrongKeyIsCaught() throws Exception {
+        try (Receiver r = Receiver.start("not-the-key")) {
+            Plugins.Target t = target(secret("- { id: hook, type: webhook, url: \"" + r.url("/x") + "\", signing_key: { path: "
+                    + signing.path() + " } }"));
+            r.answer(503);
+            assertThatThrownBy(() -> t.deliver("app-db", 1, value(Leaks.secret("w")))).isInstanceOf(java.io.IOException.class)
+                    .isNotInstanceOf(Plugins.Rejected.class).hasMessageContaining("HTTP 503");
+            r.answer(400);
+            assertThatThrownBy(() -> t.deliver("app-db", 1, value(Leaks.secret("w")))).isInstanceOf(Plugins.Rejected.class);
+            assertThat(r.requests()).noneMatch(Receiver.Request::signed);
+        }
+    }
+
+    @Test
+    void exec_runsTheCommandWithoutTheValue_andAFailingExitIsAnError() throws Exception {
+        Path out = dir.resolve("exec-env");
+        Path script = script("exec.sh", "echo \"$KEYWARD_SECRET_ID $KEYWARD_VERSION $KEYWARD_TARGET\" > " + out
+                + "\nenv | grep -c '" + "password" + "' || true\n");
+        target(secret("- { id: reload, type: exec, command: [" + script + "] }")).deliver("app-db", 3, value(Leaks.secret("x")));
+        assertThat(Files.readString(out).strip()).isEqualTo("app-db 3 reload");
+
+        Plugins.Target failing = target(secret("- { id: bad, type: exec, command: [/bin/sh, -c, \"exit 3\"] }"));
+        assertThatThrownBy(() -> failing.deliver("app-db", 1, value(Leaks.secret("x")))).hasMessageContaining("exited with 3");
+        Plugins.Target slow = target(secret("- { id: slow, type: exec, command: [/bin/sleep, \"5\"], timeout: 300ms }"));
+        assertThatThrownBy(() -> slow.deliver("app-db", 1, value(Leaks.secret("x")))).hasMessageContaining("did not finish within 300 ms");
+        Plugins.Target shell = target(secret("- { id: sh, type: exec, shell: true, command: \"test $KEYWARD_VERSION = 9 && touch "
+                + dir.resolve("shell-ran") + "\" }"));
+        shell.deliver("app-db", 9, value(Leaks.secret("x")));
+        assertThat(dir.resolve("shell-ran")).exists();
+    }
+
+    @Test
+    void exec_restartBudget_letsOnlyNRunAtOnce() throws Exception {
+        Path lock = dir.resolve("budget-lock");
+        Path overlaps = dir.resolve("budget-overlaps");
+        Files.deleteIfExists(overlaps);
+        Path script = script("budget.sh", "if mkdir " + lock + " 2>/dev/null; then sleep 0.2; rmdir " + lock
+                + "; else echo overlap >> " + overlaps + "; fi\n");
+        Targets shared = targets(1);
+        Policy.SecretPolicy s = secret("- { id: reload, type: exec, command: [" + script + "] }");
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        try {
+            List<Future<Object>> runs = pool.invokeAll(java.util.Collections.nCopies(4, () -> {
+                shared.of(s.targets().get(0), s.fields()).deliver("app-db", 1, value("v-budget-test"));
+                return null;
+            }));
+            for (Future<Object> f : runs) f.get();
+        } finally {
+            pool.shutdown();
+        }
+        assertThat(overlaps).doesNotExist();
+    }
+
+    @Test
+    void healthCheck_passesOnlyOnce2xx_andFailsAsUnhealthyWhenItNeverDoes() throws Exception {
+        try (Receiver health = Receiver.start(null)) {
+            Path file = dir.resolve("healthy");
+            Plugins.Target t = target(secret("- { id: app, type: file, path: " + file + ", health: { url: \""
+                    + health.url("/health") + "\", wait: 0s } }"));
+            health.answer(503);
+            assertThatThrownBy(() -> t.deliver("app-db", 1, value(Leaks.secret("h")))).isInstanceOf(Plugins.Unhealthy.class)
+                    .hasMessageContaining("HTTP 503");
+            health.answer(204);
+            t.deliver("app-db", 2, value(Leaks.secret("h")));
+
+            Plugins.Target cmd = target(secret("- { id: app2, type: file, path: " + dir.resolve("h2")
+                    + ", health: { command: [/bin/sh, -c, \"test $KEYWARD_VERSION -gt 1\"], wait: 0s } }"));
+            assertThatThrownBy(() -> cmd.deliver("app-db", 1, value(Leaks.secret("h")))).isInstanceOf(Plugins.Unhealthy.class);
+            cmd.deliver("app-db", 2, value(Leaks.secret("h")));
+        }
+    }
+
+    private Path script(String name, String body) throws Exception {
+        Path p = dir.resolve(name);
+        Files.writeString(p, "#!/bin/sh\n" + body);
+        p.toFile().setExecutable(true);
+        return p;
+    }
+}
