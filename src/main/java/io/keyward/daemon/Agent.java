@@ -28,6 +28,8 @@ import java.util.concurrent.ThreadLocalRandom;
  */
 public final class Agent implements AutoCloseable {
 
+    private static final org.slf4j.Logger NOTICES = org.slf4j.LoggerFactory.getLogger("keyward.notice");
+
     private final AgentConfig config;
     private final Policy policy;
     private final JsonAuditLog audit;
@@ -60,13 +62,24 @@ public final class Agent implements AutoCloseable {
             audit.close();
             throw e;
         }
+        Targets targets = new Targets(Targets.defaultHttpClient(), vault, fingerprints, clock, Sleeper.system(),
+                () -> ThreadLocalRandom.current().nextDouble(), policy.restarts());
         Rotator rotator = new Rotator(vault, audit, fingerprints, clock, Sleeper.system(),
                 () -> ThreadLocalRandom.current().nextDouble(),
-                new Rotator.Settings(config.state(), config.agentId(), config.lease()), listener);
+                new Rotator.Settings(config.state(), config.agentId(), config.lease()), listener,
+                notifier(policy, targets));
         return new Agent(config, policy, audit, vault, rotator,
                 bind(policy, new Generators(random, env), new DocBits(DocBits.defaultHttpClient(), Sleeper.system()),
-                        new Targets(Targets.defaultHttpClient(), vault, fingerprints, clock, Sleeper.system(),
-                                () -> ThreadLocalRandom.current().nextDouble(), policy.restarts()), vault));
+                        targets, vault));
+    }
+
+    /** Every announcement goes to the log; those the policy's notify section names also to its webhook. */
+    static Plugins.Notifier notifier(Policy policy, Targets targets) {
+        Optional<Plugins.Notifier> hook = policy.notifications().map(targets::notifier);
+        return n -> {
+            NOTICES.warn("{} {}{}: {}", n.kind(), n.secretId(), n.version() > 0 ? " v" + n.version() : "", n.detail());
+            hook.ifPresent(h -> h.announce(n));
+        };
     }
 
     /** Binds every secret of a policy to its plug-ins. */

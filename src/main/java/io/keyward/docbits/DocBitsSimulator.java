@@ -31,8 +31,10 @@ import tools.jackson.databind.json.JsonMapper;
  * (only their SHA-256 is kept), {@code X-API-KEY} and {@code X-ORG-ID} checks, the envelope,
  * {@code GET /version} without a key, the document-type probe, 401 for unknown or revoked keys. It
  * also offers key endpoints ({@code POST /api_keys} honouring {@code Idempotency-Key},
- * {@code POST /api_keys/revoke}), a consumer endpoint ({@code PUT /integrations/api_key}), a record
- * of which key each request used, and switches for latency, 429 and 5xx. Runnable on its own.
+ * {@code POST /api_keys/revoke}, {@code GET /api_keys/usage?prefix=} answering when a key was last
+ * used), a consumer endpoint ({@code PUT /integrations/NAME} with {@code api_key} or {@code value}),
+ * a record of which key each request used, and switches for latency, 429 and 5xx. Runnable on its
+ * own: {@code keyward docbits-simulator --key-file F} (a hidden command, for demos).
  */
 public final class DocBitsSimulator implements AutoCloseable {
 
@@ -185,7 +187,7 @@ public final class DocBitsSimulator implements AutoCloseable {
                 answer = fail("Invalid API key");
             } else {
                 touch(key);
-                Object[] r = route(method, path, key, org, body);
+                Object[] r = route(method, path, ex.getRequestURI().getQuery(), key, org, body);
                 status = (Integer) r[0];
                 @SuppressWarnings("unchecked")
                 Map<String, Object> a = (Map<String, Object>) r[1];
@@ -201,7 +203,7 @@ public final class DocBitsSimulator implements AutoCloseable {
         }
     }
 
-    private Object[] route(String method, String path, Key key, String org, byte[] body) {
+    private Object[] route(String method, String path, String query, Key key, String org, byte[] body) {
         JsonNode json;
         try {
             json = body.length == 0 ? JSON.createObjectNode() : JSON.readTree(body);
@@ -220,6 +222,22 @@ public final class DocBitsSimulator implements AutoCloseable {
             Map<String, Object> data = idempotent.computeIfAbsent(org + "/" + idem, k -> create(name, Set.of(org)));
             return new Object[] {200, ok("data", data)};
         }
+        if (method.equals("GET") && path.equals("/api_keys/usage")) {
+            String prefix = query == null || !query.startsWith("prefix=") ? "" : query.substring("prefix=".length());
+            if (prefix.isBlank()) return new Object[] {422, fail("prefix is required")};
+            Instant last = null;
+            boolean found = false;
+            for (Key k : keys.values()) {
+                if (!k.prefix().equals(prefix) || (org != null && !k.orgs().contains(org))) continue;
+                found = true;
+                if (k.lastUsed() != null && (last == null || k.lastUsed().isAfter(last))) last = k.lastUsed();
+            }
+            if (!found) return new Object[] {404, fail("No key with that prefix")};
+            Map<String, Object> data = new LinkedHashMap<>();
+            data.put("prefix", prefix);
+            data.put("last_used_at", last == null ? null : last.toString());
+            return new Object[] {200, ok("data", data)};
+        }
         if (method.equals("POST") && path.equals("/api_keys/revoke")) {
             String target = json.path("key").asString("");
             if (target.isBlank()) return new Object[] {422, fail("key is required")};
@@ -228,8 +246,8 @@ public final class DocBitsSimulator implements AutoCloseable {
         }
         if (method.equals("PUT") && path.startsWith("/integrations/")) {
             String name = path.substring("/integrations/".length());
-            String value = json.path("api_key").asString("");
-            if (value.isBlank()) return new Object[] {422, fail("api_key is required")};
+            String value = json.path("api_key").asString(json.path("value").asString(""));
+            if (value.isBlank()) return new Object[] {422, fail("api_key (or value) is required")};
             integrations.put(name, value);
             return new Object[] {200, ok("message", "updated")};
         }

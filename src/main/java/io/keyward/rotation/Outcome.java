@@ -38,6 +38,13 @@ public sealed interface Outcome {
         }
     }
 
+    /** A manually issued key is due: a person was asked for the new one; keyward looks again at {@code recheck}. */
+    record AwaitingPerson(String secretId, Instant due, Instant recheck, String reason) implements Outcome {
+        public String describe() {
+            return secretId + ": " + reason;
+        }
+    }
+
     /** Stopped part-way (store unreachable, lease lost); the journal lets any agent resume it. */
     record Stopped(String secretId, String rotationId, Phase phase, String reason) implements Outcome {
         public String describe() {

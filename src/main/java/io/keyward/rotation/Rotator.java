@@ -52,6 +52,8 @@ public final class Rotator {
     public static final String EXPIRES_AT = "expires_at";
     /** How often a manual rotation waiting for the old key's revocation looks again. */
     static final Duration REVOCATION_CHECK = Duration.ofMinutes(5);
+    /** How often a due manual key is looked at again while keyward waits for a person. */
+    static final Duration MANUAL_RECHECK = Duration.ofHours(1);
 
     public Rotator(SecretStore store, AuditLog audit, Fingerprinter fingerprints, Clock clock, Sleeper sleeper,
                    DoubleSupplier random, Settings settings, Plugins.PhaseListener listener) {
@@ -208,10 +210,75 @@ public final class Rotator {
                 refuse(b, m, live, why, null);
                 return new Outcome.Skipped(id, why);
             }
+            boolean manual = b.issuer().isPresent() && b.issuer().get().manual();
+            if (b.verifiers().isEmpty() && !(manual && delivered > 0)) {
+                return deliverOnly(b, current, m, Math.max(0, delivered));
+            }
             return claim(b, current, meta, JournalEntry.VAULT_CHANGE, false, null);
         } catch (StoreException e) {
             return new Outcome.Stopped(id, "-", Phase.CLAIMED, e.getMessage());
         }
+    }
+
+    /**
+     * A version with nothing to verify and nothing to retire only needs delivering: the journal is
+     * claimed (so no rotation runs meanwhile), every target gets it, and the claim is closed. A
+     * crash in between leaves a claim that the next run takes over and finishes the full way.
+     */
+    private Outcome deliverOnly(SecretBinding b, Optional<Journaled> current, SecretMetadata m, int delivered)
+            throws StoreException {
+        Instant now = clock.instant();
+        int live = m.currentVersion();
+        JournalEntry start = JournalEntry.start(b.id(), UUID.randomUUID().toString(), settings.agentId(), now,
+                now.plus(settings.lease()), JournalEntry.VAULT_CHANGE, false, delivered,
+                current.map(c -> c.entry().history()).orElse(List.of())).promotedAs(live);
+        int version;
+        try {
+            version = store.write(journalPath(b.id()), start.toData(), OptionalInt.of(current.map(Journaled::version).orElse(0)));
+        } catch (CasConflictException e) {
+            return new Outcome.Skipped(b.id(), "another agent claimed the secret first");
+        }
+        Optional<VersionedSecret> value;
+        try {
+            value = store.read(b.livePath(), live);
+        } catch (VersionGoneException gone) {
+            value = Optional.empty();
+        }
+        if (value.isEmpty() || value.get().data().string(b.field()).filter(v -> !v.isEmpty()).isEmpty()) {
+            // Let the full path record the refusal (it finds the claim and rolls it back).
+            return takeOver(b, new Journaled(start, version), false);
+        }
+        JournalEntry e = start.staged(0, fingerprints.of(value.get().data()));
+        List<String> failures = new ArrayList<>();
+        for (Plugins.Target t : b.targets()) {
+            try {
+                t.deliver(b.id(), live, value.get().data());
+                e = e.acked(t.id(), live, clock.instant());
+                record(e, "rotation.target", AuditEvent.Outcome.OK, "target " + t.id());
+            } catch (IOException failure) {
+                failures.add(t.id() + ": " + failure.getMessage());
+                record(e, "rotation.target", AuditEvent.Outcome.FAILED, "target " + t.id() + ": " + failure.getMessage());
+            }
+        }
+        if (!failures.isEmpty()) {
+            // The full path retries the targets that failed (with backoff) and keeps the journal.
+            Instant retry = clock.instant().plus(b.policy().retry().max());
+            JournalEntry waiting = e.to(Phase.PROMOTED, clock.instant()).failed("delivery failing: "
+                    + String.join("; ", failures), retry, clock.instant());
+            store.write(journalPath(b.id()), waiting.toData(), OptionalInt.of(version));
+            notifier.announce(new Plugins.Notice("degraded", b.id(), e.rotationId(), live,
+                    "delivery failing: " + String.join("; ", failures)));
+            return new Outcome.Waiting(b.id(), e.rotationId(), Phase.PROMOTED, retry,
+                    "delivery failing: " + String.join("; ", failures));
+        }
+        Map<String, String> custom = new HashMap<>(m.customMetadata());
+        custom.put(DELIVERED, String.valueOf(live));
+        store.writeCustomMetadata(b.livePath(), custom);
+        JournalEntry done = e.to(Phase.DELIVERED, clock.instant()).finished(Phase.RETIRED, "synced", clock.instant());
+        store.write(journalPath(b.id()), done.owned(settings.agentId(), clock.instant(), clock.instant()).toData(),
+                OptionalInt.of(version));
+        record(done, "rotation.synced", AuditEvent.Outcome.OK, "v" + live + " delivered to every target");
+        return new Outcome.Completed(b.id(), e.rotationId(), delivered, live);
     }
 
     /**
@@ -275,7 +342,7 @@ public final class Rotator {
                 store.writeCustomMetadata(b.livePath(), custom);
             }
         }
-        return new Outcome.Skipped(b.id(), "due " + due + ", waiting for a person: " + ask);
+        return new Outcome.AwaitingPerson(b.id(), due, now.plus(MANUAL_RECHECK), "due " + due + ", waiting for a person: " + ask);
     }
 
     /** Marks a version as not to be delivered, and says so (audit, notification) once. */
@@ -562,7 +629,7 @@ public final class Rotator {
                         "delivery failing, old value kept valid: " + String.join("; ", failures)));
             }
             markDelivered();
-            Duration grace = e.emergency() ? Duration.ZERO : b.policy().grace();
+            Duration grace = e.emergency() || e.liveVersionBefore() == 0 ? Duration.ZERO : b.policy().grace();
             advance(e.to(Phase.DELIVERED, now).retiringAfter(now.plus(grace)));
             return Optional.empty();
         }
@@ -616,8 +683,12 @@ public final class Rotator {
                 }
                 if (old.isPresent()) {
                     String oldValue = old.get();
-                    Optional<Outcome> inUse = stillUsed(issuer.get(), oldValue, now);
-                    if (inUse.isPresent()) return inUse;
+                    // Once a manual key is reported revocable the person decides; keyward's own
+                    // revocation probes would otherwise count as use.
+                    if (!(manual && e.marked("revocable").isPresent())) {
+                        Optional<Outcome> inUse = stillUsed(issuer.get(), oldValue, now);
+                        if (inUse.isPresent()) return inUse;
+                    }
                     if (manual) {
                         Optional<Outcome> waiting = awaitRevocation(issuer.get(), oldValue, now);
                         if (waiting.isPresent()) return waiting;

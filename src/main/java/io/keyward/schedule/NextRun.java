@@ -34,12 +34,16 @@ final class NextRun {
         if (lastRotated.isEmpty()) {
             return b.policy().schedule().window().map(w -> w.nextOpen(now)).orElse(now);
         }
-        return b.policy().schedule().start(lastRotated.get(), now, jitterFraction);
+        Instant start = b.policy().schedule().start(lastRotated.get(), now, jitterFraction);
+        // A manual key is announced its notice ahead of its due time.
+        Instant announce = b.issued() ? b.issuer().filter(i -> i.manual()).map(i -> start.minus(i.notice())).orElse(start) : start;
+        return later(announce, now);
     }
 
     /** After a run: a wait ends at its time; a failure cools down for the policy's longest backoff. */
     static Optional<Instant> afterOutcome(SecretBinding b, Outcome o, Instant now) {
         if (o instanceof Outcome.Waiting w) return Optional.of(later(w.until(), now));
+        if (o instanceof Outcome.AwaitingPerson a) return Optional.of(later(a.recheck(), now));
         if (o.failed()) {
             Duration cool = b.policy().retry().max().compareTo(Duration.ofSeconds(5)) < 0 ? Duration.ofSeconds(5)
                     : b.policy().retry().max();

@@ -41,6 +41,9 @@ public final class RotationScheduler implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(RotationScheduler.class);
     private static final String GROUP = "keyward";
+    private static final String ACTION = "action";
+    private static final String ROTATE = "rotate";
+    private static final String WATCH = "watch:";
 
     private final Rotator rotator;
     private final Clock clock;
@@ -85,6 +88,7 @@ public final class RotationScheduler implements AutoCloseable {
         bindings.putAll(next);
         for (SecretBinding b : next.values()) {
             schedule(b.id(), firstRun(b));
+            watch(b);
         }
         LOG.info("scheduled {} secret{} ({} removed)", next.size(), next.size() == 1 ? "" : "s", gone.size());
     }
@@ -150,9 +154,49 @@ public final class RotationScheduler implements AutoCloseable {
         }
     }
 
+    /**
+     * The secret's watch: at its interval (the first one soon after start, spread by the random
+     * fraction) the same job delivers a version someone else wrote in Vault. It shares the job, so
+     * it never runs beside a rotation of the same secret.
+     */
+    private void watch(SecretBinding b) throws SchedulerException {
+        TriggerKey key = TriggerKey.triggerKey(WATCH + b.id(), GROUP);
+        if (b.policy().watch().isEmpty()) {
+            quartz.unscheduleJob(key);
+            return;
+        }
+        long every = b.policy().watch().get().toMillis();
+        Trigger t = TriggerBuilder.newTrigger().withIdentity(key).forJob(JobKey.jobKey(b.id(), GROUP))
+                .usingJobData(ACTION, WATCH)
+                .startAt(Date.from(clock.instant().plusMillis((long) (Math.min(every, 10_000) * random.getAsDouble()))))
+                .withSchedule(SimpleScheduleBuilder.simpleSchedule().withIntervalInMilliseconds(every).repeatForever()
+                        .withMisfireHandlingInstructionNextWithRemainingCount())
+                .build();
+        if (quartz.getTrigger(key) != null) quartz.rescheduleJob(key, t);
+        else quartz.scheduleJob(t);
+    }
+
+    /** One watch run: delivers the live version if it is not delivered yet. */
+    void sync(String secretId) {
+        SecretBinding b = bindings.get(secretId);
+        if (b == null) return;
+        try {
+            Outcome o = rotator.sync(b);
+            if (o.failed()) {
+                failures.incrementAndGet();
+                LOG.warn("{}", o.describe());
+            } else if (!(o instanceof Outcome.Skipped)) {
+                LOG.info("{}", o.describe());
+            }
+        } catch (RuntimeException e) {
+            failures.incrementAndGet();
+            LOG.error("watch of {} failed unexpectedly; trying again at its next interval", secretId, e);
+        }
+    }
+
     private void schedule(String secretId, Instant at) throws SchedulerException {
         JobKey key = JobKey.jobKey(secretId, GROUP);
-        Trigger trigger = TriggerBuilder.newTrigger().withIdentity(secretId, GROUP).forJob(key)
+        Trigger trigger = TriggerBuilder.newTrigger().withIdentity(secretId, GROUP).forJob(key).usingJobData(ACTION, ROTATE)
                 .startAt(Date.from(at.equals(Instant.MAX) ? clock.instant().plusSeconds(365L * 86400) : at))
                 .withSchedule(SimpleScheduleBuilder.simpleSchedule().withMisfireHandlingInstructionFireNow())
                 .build();
@@ -165,7 +209,8 @@ public final class RotationScheduler implements AutoCloseable {
         } else {
             JobDetail job = JobBuilder.newJob(RotationJob.class).withIdentity(key).storeDurably()
                     .usingJobData("secret", secretId).build();
-            quartz.scheduleJob(job, Set.of(trigger), true);
+            quartz.addJob(job, true);
+            quartz.scheduleJob(trigger);
         }
     }
 
@@ -184,7 +229,9 @@ public final class RotationScheduler implements AutoCloseable {
 
         @Override
         public void execute(JobExecutionContext context) {
-            owner.run(context.getJobDetail().getJobDataMap().getString("secret"));
+            String secret = context.getJobDetail().getJobDataMap().getString("secret");
+            if (WATCH.equals(context.getTrigger().getJobDataMap().getString(ACTION))) owner.sync(secret);
+            else owner.run(secret);
         }
     }
 }

@@ -86,8 +86,11 @@ final class RotationCommandsTest {
         CliTest.Run notDue = CliTest.run(env, "rotate", "db", "-c", config.toString());
         assertThat(notDue.out()).contains("db: skipped, not due until");
 
+        CliTest.Run cacheFirst = CliTest.run(env, "rotate", "cache", "--now", "-c", config.toString());
+        assertThat(cacheFirst.out()).as("a first value has no old one to keep valid").contains("cache: rotated v0 -> v1");
+        io.keyward.testing.Leaks.track(Files.readString(secretsDir.resolve("cache")));
         CliTest.Run cache = CliTest.run(env, "rotate", "cache", "--now", "-c", config.toString());
-        assertThat(cache.out()).contains("cache: rotation").contains("delivered, old version 0 stays valid during the grace period");
+        assertThat(cache.out()).contains("cache: rotation").contains("delivered, old version 1 stays valid during the grace period");
         io.keyward.testing.Leaks.track(Files.readString(secretsDir.resolve("cache")));
         io.keyward.testing.Leaks.track(Files.readString(secretsDir.resolve("db")));
 

@@ -1,5 +1,6 @@
 package io.keyward.rotation;
 
+import io.keyward.testing.MutableClock;
 import io.keyward.audit.JsonAuditLog;
 import io.keyward.policy.Policy;
 import io.keyward.testing.TestDirs;
@@ -57,8 +58,12 @@ final class RotationFixture implements AutoCloseable {
     }
 
     Rotator rotator(String agent, Plugins.PhaseListener listener) {
+        return rotator(agent, listener, Plugins.Notifier.none());
+    }
+
+    Rotator rotator(String agent, Plugins.PhaseListener listener, Plugins.Notifier notifier) {
         return new Rotator(store, audit, FINGERPRINTS, clock, d -> { }, () -> 0.5,
-                new Rotator.Settings(state, agent, lease()), listener);
+                new Rotator.Settings(state, agent, lease()), listener, notifier);
     }
 
     /** A DocBits-like key minted by an in-memory issuer, delivered to one in-memory target. */

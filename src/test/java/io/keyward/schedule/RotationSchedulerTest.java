@@ -78,10 +78,11 @@ final class RotationSchedulerTest {
     @Test
     void graceWait_endsWithRetirementAtItsTime() throws Exception {
         SecretBinding b = binding("grace", "30d", "2s");
+        assertThat(rotator.rotate(b, true, false, "test")).isInstanceOf(io.keyward.rotation.Outcome.Completed.class);
+        assertThat(rotator.rotate(b, true, false, "test")).isInstanceOf(io.keyward.rotation.Outcome.Waiting.class);
         scheduler.start(Map.of(b.id(), b));
 
-        await().atMost(Duration.ofSeconds(20)).until(() -> rotator.journal(b.id())
-                .map(j -> j.entry().phase() == Phase.DELIVERED).orElse(false));
+        assertThat(rotator.journal(b.id()).orElseThrow().entry().phase()).isEqualTo(Phase.DELIVERED);
         Instant retireAfter = rotator.journal(b.id()).orElseThrow().entry().retireAfter();
         await().atMost(Duration.ofSeconds(20)).until(() -> rotator.journal(b.id())
                 .map(j -> j.entry().phase() == Phase.RETIRED).orElse(false));
@@ -100,8 +101,8 @@ final class RotationSchedulerTest {
                 assertThat(t).isBetween(created.plus(Duration.ofHours(1)).minusSeconds(1),
                         created.plus(Duration.ofHours(1)).plusSeconds(1)));
         Thread.sleep(300);
-        assertThat(delivered).isEmpty();
-        assertThat(scheduler.runs()).isZero();
+        assertThat(delivered).as("the watch delivers the existing version at once").containsExactly(b.id() + "@1");
+        assertThat(scheduler.runs()).as("no rotation before it is due").isZero();
     }
 
     @Test
@@ -119,7 +120,24 @@ final class RotationSchedulerTest {
         assertThat(scheduler.running()).isTrue();
     }
 
+    @Test
+    void theWatch_deliversAVersionWrittenInVaultBySomeoneElse() throws Exception {
+        SecretBinding b = binding("watched", "30d", "0s", "1s");
+        scheduler.start(Map.of(b.id(), b));
+        await().atMost(Duration.ofSeconds(20)).until(() -> delivered.contains(b.id() + "@1"));
+
+        store.write(b.livePath(), SecretData.of("password", Leaks.secret("pasted")), java.util.OptionalInt.of(1));
+
+        await().atMost(Duration.ofSeconds(20)).until(() -> delivered.contains(b.id() + "@2"));
+        Thread.sleep(2_500);
+        assertThat(delivered).as("each version once").containsExactly(b.id() + "@1", b.id() + "@2");
+    }
+
     private SecretBinding binding(String name, String every, String grace) throws Exception {
+        return binding(name, every, grace, "5m");
+    }
+
+    private SecretBinding binding(String name, String every, String grace, String watch) throws Exception {
         String id = vault.uniqueName(name);
         SecretPath path = vault.uniquePath(name);
         Policy p = Policy.parse("sched.yaml", String.join("\n",
@@ -130,6 +148,7 @@ final class RotationSchedulerTest {
                 "    generator: { type: random, length: 20 }",
                 "    schedule: { every: " + every + " }",
                 "    grace: " + grace,
+                "    watch: " + watch,
                 ""));
         Policy.SecretPolicy sp = p.secrets().get(0);
         Plugins.Generator g = new Generators(new SecureRandom(), Map.of()).generator(sp).orElseThrow();

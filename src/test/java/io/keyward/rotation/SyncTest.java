@@ -1,0 +1,121 @@
+package io.keyward.rotation;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.keyward.testing.Leaks;
+import io.keyward.testing.TestVault;
+import io.keyward.testing.VaultExtension;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalInt;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** Versions written in Vault by someone else reach the targets; deleted ones never do; unhealthy targets roll back. */
+@ExtendWith(VaultExtension.class)
+final class SyncTest {
+
+    private RotationFixture f;
+    private final List<Plugins.Notice> notices = new ArrayList<>();
+
+    @BeforeEach
+    void setUp(TestVault vault) throws Exception {
+        f = RotationFixture.open(vault);
+    }
+
+    @AfterEach
+    void tearDown() {
+        f.close();
+    }
+
+    private Rotator rotator() {
+        return f.rotator("a", Plugins.PhaseListener.none(), notices::add);
+    }
+
+    @Test
+    void aVersionWrittenByAnOperator_isVerifiedAndDelivered_once() throws Exception {
+        RotationFixture.Secret s = f.randomSecret("30d");
+        List<String> verified = new ArrayList<>();
+        RotationFixture.Secret checked = s.withVerifier((id, v) -> verified.add(v.string("password").orElseThrow()));
+        String pasted = Leaks.secret("pasted");
+        f.store().write(s.binding().livePath(), SecretData.of("password", pasted), OptionalInt.empty());
+
+        assertThat(rotator().sync(checked.binding())).isInstanceOf(Outcome.Completed.class);
+        assertThat(s.target().holds()).isEqualTo(pasted);
+        assertThat(verified).containsExactly(pasted);
+        assertThat(rotator().sync(checked.binding()).describe()).contains("v1 is delivered");
+        assertThat(s.target().history).hasSize(1);
+
+        String second = Leaks.secret("pasted");
+        f.store().write(s.binding().livePath(), SecretData.of("password", second), OptionalInt.empty());
+        assertThat(rotator().sync(checked.binding())).isInstanceOf(Outcome.Completed.class);
+        assertThat(s.target().holds()).isEqualTo(second);
+        assertThat(f.auditText()).contains("\"trigger\":\"vault-change\"").doesNotContain(pasted, second);
+    }
+
+    @Test
+    void aRotationByKeyward_isNotDeliveredAgainByTheWatch() throws Exception {
+        RotationFixture.Secret s = f.randomSecret("30d");
+        s.rotateAndFinish(f);
+        assertThat(rotator().sync(s.binding())).isInstanceOf(Outcome.Skipped.class);
+        assertThat(s.target().history).hasSize(1);
+    }
+
+    @Test
+    void aDeletedVersion_isNeverDelivered_andAlertedOnce() throws Exception {
+        RotationFixture.Secret s = f.randomSecret("30d");
+        String first = s.rotateAndFinish(f).orElseThrow();
+        int v2 = f.store().write(s.binding().livePath(), SecretData.of("password", Leaks.secret("bad")), OptionalInt.empty());
+        f.store().deleteVersions(s.binding().livePath(), List.of(v2));
+
+        assertThat(rotator().sync(s.binding()).describe()).contains("v" + v2 + " is deleted in Vault: not delivered");
+        assertThat(rotator().sync(s.binding()).describe()).contains("refused earlier");
+        assertThat(s.target().holds()).isEqualTo(first);
+        assertThat(notices).extracting(Plugins.Notice::kind).containsExactly("rejected");
+    }
+
+    @Test
+    void anUnhealthyTarget_getsThePreviousValueBack_andTheOldKeyIsNotRevoked() throws Exception {
+        RotationFixture.Secret s = f.issuedSecret(Duration.ZERO);
+        String first = s.rotateAndFinish(f).orElseThrow();
+        Fakes.Target inner = s.target();
+        List<String> restored = new ArrayList<>();
+        Plugins.Target unhealthy = new Plugins.Target() {
+            public String id() {
+                return inner.id();
+            }
+
+            public void deliver(String id, int version, SecretData value) throws IOException {
+                inner.deliver(id, version, value);
+                throw new Plugins.Unhealthy("health check of " + id() + " failed: HTTP 503");
+            }
+
+            public boolean rollsBack() {
+                return true;
+            }
+
+            public void restore(String id, int version, SecretData value) throws IOException {
+                restored.add("v" + version);
+                inner.deliver(id, version, value);
+            }
+        };
+        SecretBinding b = new SecretBinding(s.binding().policy(), Optional.empty(), s.binding().issuer(), List.of(),
+                List.of(unhealthy));
+
+        Outcome o = rotator().rotate(b, true, false, "manual");
+
+        assertThat(o).isInstanceOf(Outcome.Waiting.class);
+        assertThat(o.describe()).contains("HTTP 503").contains("rolled back to v1");
+        assertThat(restored).containsExactly("v1");
+        assertThat(inner.holds()).isEqualTo(first);
+        assertThat(s.issuer().accepts(first)).as("the old key the target holds again stays valid").isTrue();
+        assertThat(s.issuer().violations).isEmpty();
+        assertThat(notices).extracting(Plugins.Notice::kind).containsExactly("degraded");
+        assertThat(f.auditText()).contains("rotation.target_rolled_back");
+    }
+}
