@@ -20,11 +20,15 @@ public final class Cli {
     private Cli() {}
 
     public static int run(String[] args, PrintStream out, PrintStream err, Map<String, String> env) {
+        return run(args, System.in, out, err, env);
+    }
+
+    public static int run(String[] args, java.io.InputStream in, PrintStream out, PrintStream err, Map<String, String> env) {
         if (System.getProperty("keyward.log.level") == null) {
             boolean verbose = java.util.Arrays.asList(args).contains("--verbose") || java.util.Arrays.asList(args).contains("-v");
             System.setProperty("keyward.log.level", verbose ? "DEBUG" : "WARN");
         }
-        Context context = new Context(out, err, env);
+        Context context = new Context(out, err, env, in);
         CommandLine cli = new CommandLine(new KeywardCommand(), new Factory(context));
         cli.setOut(new PrintWriter(out, true, StandardCharsets.UTF_8));
         cli.setErr(new PrintWriter(err, true, StandardCharsets.UTF_8));
@@ -78,8 +82,8 @@ public final class Cli {
         }
     }
 
-    /** What every command gets: output streams and the environment (never read from a static). */
-    record Context(PrintStream out, PrintStream err, Map<String, String> env) {}
+    /** What every command gets: its streams and the environment (never read from a static). */
+    record Context(PrintStream out, PrintStream err, Map<String, String> env, java.io.InputStream in) {}
 
     /** Gives commands their {@link Context} through their constructor. */
     private static final class Factory implements CommandLine.IFactory {

@@ -9,7 +9,8 @@ import picocli.CommandLine.Option;
         description = "Rotates secrets kept in HashiCorp Vault or OpenBao and delivers them to the systems that use "
                 + "them, with an audit line for every access.",
         subcommands = {CheckCommand.class, ValidateCommand.class, PlanCommand.class, RotateCommand.class,
-            StatusCommand.class, HistoryCommand.class, ResumeCommand.class, picocli.CommandLine.HelpCommand.class},
+            StatusCommand.class, HistoryCommand.class, ResumeCommand.class, SyncCommand.class, SubmitCommand.class,
+            ConfirmRevokedCommand.class, SimulatorCommand.class, picocli.CommandLine.HelpCommand.class},
         footer = {"",
             "Exit codes: 0 ok, 1 unexpected failure, 2 bad command line, configuration or policy, 3 Vault unreachable or denied,",
             "4 a rotation rolled back or stopped.",

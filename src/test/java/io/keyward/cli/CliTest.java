@@ -22,9 +22,15 @@ final class CliTest {
     record Run(int code, String out, String err) {}
 
     static Run run(Map<String, String> env, String... args) {
+        return runWithInput("", env, args);
+    }
+
+    /** A run whose standard input holds {@code input}. */
+    static Run runWithInput(String input, Map<String, String> env, String... args) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int code = Cli.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
+        int code = Cli.run(args, new java.io.ByteArrayInputStream(input.getBytes(StandardCharsets.UTF_8)),
+                new PrintStream(out, true, StandardCharsets.UTF_8),
                 new PrintStream(err, true, StandardCharsets.UTF_8), env);
         Run r = new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
         try {

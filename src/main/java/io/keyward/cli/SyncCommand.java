@@ -1,0 +1,70 @@
+package io.keyward.cli;
+
+import io.keyward.daemon.Agent;
+import io.keyward.rotation.Outcome;
+import io.keyward.rotation.SecretBinding;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "sync", description = "Deliver the live version of each secret to every target if it was not "
+        + "delivered yet (written in Vault by someone else, or never synced): verified first, like a rotation. "
+        + "A deleted or destroyed version is never delivered.")
+final class SyncCommand implements Callable<Integer> {
+
+    private final Cli.Context context;
+
+    @Mixin
+    Setup setup;
+
+    @Parameters(paramLabel = "ID", arity = "0..*", description = "Secrets to sync (default: all in the policy).")
+    List<String> ids = new ArrayList<>();
+
+    @Option(names = "--threads", paramLabel = "N", defaultValue = "8", description = "Secrets synced at once (default ${DEFAULT-VALUE}).")
+    int threads;
+
+    @Option(names = "--quiet", description = "Print only failures and the summary.")
+    boolean quiet;
+
+    SyncCommand(Cli.Context context) {
+        this.context = context;
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        if (threads < 1 || threads > 256) {
+            context.err().println("keyward: --threads must be 1 to 256");
+            return ExitCode.USAGE.code;
+        }
+        try (Agent agent = setup.agent(context)) {
+            List<SecretBinding> chosen = new ArrayList<>();
+            if (ids.isEmpty()) chosen.addAll(agent.bindings().values());
+            for (String id : ids) chosen.add(agent.binding(id));
+            ExecutorService pool = Executors.newFixedThreadPool(threads);
+            int delivered = 0;
+            int failed = 0;
+            try {
+                List<Future<Outcome>> runs = new ArrayList<>();
+                for (SecretBinding b : chosen) runs.add(pool.submit(() -> agent.rotator().sync(b)));
+                for (Future<Outcome> f : runs) {
+                    Outcome o = f.get();
+                    if (o.failed()) failed++;
+                    if (o instanceof Outcome.Completed || o instanceof Outcome.Waiting) delivered++;
+                    if (!quiet || o.failed()) context.out().println(o.describe());
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+            context.out().println("synced " + chosen.size() + " secrets: " + delivered + " delivered, "
+                    + (chosen.size() - delivered - failed) + " already current or skipped, " + failed + " failed");
+            return failed > 0 ? ExitCode.ROTATION_FAILED.code : ExitCode.OK.code;
+        }
+    }
+}
