@@ -187,98 +187,103 @@ public final class Rotator {
     public Outcome sync(SecretBinding b) {
         String id = b.id();
         try {
-            Optional<Journaled> current = journal(id);
-            if (current.isPresent() && current.get().entry().active()) {
-                return takeOver(b, current.get(), false);
+            Optional<VersionedSecret> live;
+            try {
+                live = store.read(b.livePath());
+            } catch (VersionGoneException gone) {
+                return syncThroughJournal(b);
             }
-            Optional<SecretMetadata> meta = store.metadata(b.livePath());
-            if (meta.isEmpty() || meta.get().currentVersion() == 0) {
+            if (live.isEmpty()) {
+                Optional<Journaled> current = journal(id);
+                if (current.isPresent() && current.get().entry().active()) return takeOver(b, current.get(), false);
                 return new Outcome.Skipped(id, "no value in Vault yet");
             }
-            SecretMetadata m = meta.get();
-            int live = m.currentVersion();
-            Map<String, String> custom = m.customMetadata();
+            int version = live.get().version();
+            Map<String, String> custom = live.get().customMetadata();
             int delivered = number(custom.get(DELIVERED));
-            if (delivered == live) return new Outcome.Skipped(id, "v" + live + " is delivered");
-            if (number(custom.get(REFUSED)) == live) {
-                return new Outcome.Skipped(id, "v" + live + " was refused earlier; consumers keep v" + delivered);
-            }
-            Optional<SecretMetadata.VersionState> state = m.version(live);
-            if (state.isPresent() && !state.get().readable()) {
-                String why = "v" + live + " is " + (state.get().destroyed() ? "destroyed" : "deleted")
-                        + " in Vault: not delivered; consumers keep v" + delivered;
-                refuse(b, m, live, why, null);
-                return new Outcome.Skipped(id, why);
+            if (delivered == version) return new Outcome.Skipped(id, "v" + version + " is delivered");
+            if (number(custom.get(REFUSED)) == version) {
+                return new Outcome.Skipped(id, "v" + version + " was refused earlier; consumers keep v" + delivered);
             }
             boolean manual = b.issuer().isPresent() && b.issuer().get().manual();
-            if (b.verifiers().isEmpty() && !(manual && delivered > 0)) {
-                return deliverOnly(b, current, m, Math.max(0, delivered));
-            }
-            return claim(b, current, meta, JournalEntry.VAULT_CHANGE, false, null);
+            if (!b.verifiers().isEmpty() || (manual && delivered > 0)) return syncThroughJournal(b);
+            return deliverOnly(b, live.get(), Math.max(0, delivered));
         } catch (StoreException e) {
             return new Outcome.Stopped(id, "-", Phase.CLAIMED, e.getMessage());
         }
     }
 
-    /**
-     * A version with nothing to verify and nothing to retire only needs delivering: the journal is
-     * claimed (so no rotation runs meanwhile), every target gets it, and the claim is closed. A
-     * crash in between leaves a claim that the next run takes over and finishes the full way.
-     */
-    private Outcome deliverOnly(SecretBinding b, Optional<Journaled> current, SecretMetadata m, int delivered)
-            throws StoreException {
-        Instant now = clock.instant();
+    /** The full path: a claimed journal entry that starts at VERIFY. */
+    private Outcome syncThroughJournal(SecretBinding b) throws StoreException {
+        String id = b.id();
+        Optional<Journaled> current = journal(id);
+        if (current.isPresent() && current.get().entry().active()) {
+            return takeOver(b, current.get(), false);
+        }
+        Optional<SecretMetadata> meta = store.metadata(b.livePath());
+        if (meta.isEmpty() || meta.get().currentVersion() == 0) {
+            return new Outcome.Skipped(id, "no value in Vault yet");
+        }
+        SecretMetadata m = meta.get();
         int live = m.currentVersion();
-        JournalEntry start = JournalEntry.start(b.id(), UUID.randomUUID().toString(), settings.agentId(), now,
-                now.plus(settings.lease()), JournalEntry.VAULT_CHANGE, false, delivered,
-                current.map(c -> c.entry().history()).orElse(List.of())).promotedAs(live);
-        int version;
-        try {
-            version = store.write(journalPath(b.id()), start.toData(), OptionalInt.of(current.map(Journaled::version).orElse(0)));
-        } catch (CasConflictException e) {
-            return new Outcome.Skipped(b.id(), "another agent claimed the secret first");
+        Map<String, String> custom = m.customMetadata();
+        int delivered = number(custom.get(DELIVERED));
+        if (delivered == live) return new Outcome.Skipped(id, "v" + live + " is delivered");
+        if (number(custom.get(REFUSED)) == live) {
+            return new Outcome.Skipped(id, "v" + live + " was refused earlier; consumers keep v" + delivered);
         }
-        Optional<VersionedSecret> value;
-        try {
-            value = store.read(b.livePath(), live);
-        } catch (VersionGoneException gone) {
-            value = Optional.empty();
+        Optional<SecretMetadata.VersionState> state = m.version(live);
+        if (state.isPresent() && !state.get().readable()) {
+            String why = "v" + live + " is " + (state.get().destroyed() ? "destroyed" : "deleted")
+                    + " in Vault: not delivered; consumers keep v" + delivered;
+            refuse(b, m, live, why, null);
+            return new Outcome.Skipped(id, why);
         }
-        if (value.isEmpty() || value.get().data().string(b.field()).filter(v -> !v.isEmpty()).isEmpty()) {
-            // Let the full path record the refusal (it finds the claim and rolls it back).
-            return takeOver(b, new Journaled(start, version), false);
-        }
-        JournalEntry e = start.staged(0, fingerprints.of(value.get().data()));
+        return claim(b, current, meta, JournalEntry.VAULT_CHANGE, false, null);
+    }
+
+    /**
+     * A version with nothing to verify and nothing to retire only needs delivering; one read
+     * brought its value, version and custom metadata. After the delivery the journal is read: if a
+     * rotation promoted a newer version meanwhile (another agent's), this delivery may have
+     * overwritten it, so the full path runs and delivers the newest; a rotation not yet promoted
+     * delivers its value after this one. Only then is the version recorded as delivered.
+     */
+    private Outcome deliverOnly(SecretBinding b, VersionedSecret live, int delivered) throws StoreException {
+        String id = b.id();
+        int version = live.version();
+        if (live.data().string(b.field()).filter(v -> !v.isEmpty()).isEmpty()) return syncThroughJournal(b);
+        String fingerprint = fingerprints.of(live.data());
         List<String> failures = new ArrayList<>();
         for (Plugins.Target t : b.targets()) {
             try {
-                t.deliver(b.id(), live, value.get().data());
-                e = e.acked(t.id(), live, clock.instant());
-                record(e, "rotation.target", AuditEvent.Outcome.OK, "target " + t.id());
+                t.deliver(id, version, live.data());
+                syncRecord(id, version, fingerprint, AuditEvent.Outcome.OK, "target " + t.id());
             } catch (IOException failure) {
                 failures.add(t.id() + ": " + failure.getMessage());
-                record(e, "rotation.target", AuditEvent.Outcome.FAILED, "target " + t.id() + ": " + failure.getMessage());
+                syncRecord(id, version, fingerprint, AuditEvent.Outcome.FAILED, "target " + t.id() + ": " + failure.getMessage());
             }
         }
-        if (!failures.isEmpty()) {
-            // The full path retries the targets that failed (with backoff) and keeps the journal.
-            Instant retry = clock.instant().plus(b.policy().retry().max());
-            JournalEntry waiting = e.to(Phase.PROMOTED, clock.instant()).failed("delivery failing: "
-                    + String.join("; ", failures), retry, clock.instant());
-            store.write(journalPath(b.id()), waiting.toData(), OptionalInt.of(version));
-            notifier.announce(new Plugins.Notice("degraded", b.id(), e.rotationId(), live,
-                    "delivery failing: " + String.join("; ", failures)));
-            return new Outcome.Waiting(b.id(), e.rotationId(), Phase.PROMOTED, retry,
-                    "delivery failing: " + String.join("; ", failures));
+        Optional<Journaled> journal = journal(id);
+        if (journal.isPresent() && (journal.get().entry().active() || journal.get().entry().newVersion() > version)) {
+            return syncThroughJournal(b);
         }
-        Map<String, String> custom = new HashMap<>(m.customMetadata());
-        custom.put(DELIVERED, String.valueOf(live));
+        Instant now = clock.instant();
+        if (!failures.isEmpty()) {
+            String why = "delivery failing: " + String.join("; ", failures);
+            notifier.announce(new Plugins.Notice("degraded", id, null, version, why + "; retried at the next watch"));
+            return new Outcome.Waiting(id, "-", Phase.PROMOTED, now.plus(b.policy().retry().max()), why);
+        }
+        Map<String, String> custom = new HashMap<>(live.customMetadata());
+        custom.put(DELIVERED, String.valueOf(version));
         store.writeCustomMetadata(b.livePath(), custom);
-        JournalEntry done = e.to(Phase.DELIVERED, clock.instant()).finished(Phase.RETIRED, "synced", clock.instant());
-        store.write(journalPath(b.id()), done.owned(settings.agentId(), clock.instant(), clock.instant()).toData(),
-                OptionalInt.of(version));
-        record(done, "rotation.synced", AuditEvent.Outcome.OK, "v" + live + " delivered to every target");
-        return new Outcome.Completed(b.id(), e.rotationId(), delivered, live);
+        syncRecord(id, version, fingerprint, AuditEvent.Outcome.OK, "v" + version + " delivered to every target");
+        return new Outcome.Completed(id, "-", delivered, version);
+    }
+
+    private void syncRecord(String id, int version, String fingerprint, AuditEvent.Outcome outcome, String detail) {
+        audit.record(AuditEvent.of("sync.delivered").path(id).version(version).outcome(outcome).fingerprint(fingerprint)
+                .attribute("trigger", JournalEntry.VAULT_CHANGE).attribute("detail", detail).build());
     }
 
     /**

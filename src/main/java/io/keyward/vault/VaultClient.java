@@ -158,7 +158,9 @@ public final class VaultClient implements SecretStore, AutoCloseable {
             SecretData data = SecretData.of(toMap(r.body().path("data").path("data")));
             int v = meta.path("version").asInt();
             event.version(v).fingerprint(fingerprints.of(data));
-            return Optional.of(new VersionedSecret(path, v, data, instant(meta.path("created_time"))));
+            java.util.Map<String, String> custom = new java.util.HashMap<>();
+            meta.path("custom_metadata").properties().forEach(e -> custom.put(e.getKey(), e.getValue().asString("")));
+            return Optional.of(new VersionedSecret(path, v, data, instant(meta.path("created_time")), custom));
         });
     }
 

@@ -1,0 +1,210 @@
+package io.keyward.bench;
+
+import io.keyward.rotation.AuditLog;
+import io.keyward.rotation.Fingerprinter;
+import io.keyward.rotation.SecretData;
+import io.keyward.rotation.SecretPath;
+import io.keyward.testing.TestVault;
+import io.keyward.testing.VaultExtension;
+import io.keyward.vault.VaultAuth;
+import io.keyward.vault.VaultClient;
+import io.keyward.vault.VaultSettings;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
+
+/**
+ * Syncs N secrets from OpenBao to files twice: with {@code keyward sync} (a fresh JVM, as an
+ * operator would run it) and with {@code bao agent} rendering one template per secret from the
+ * same server ({@code exit_after_auth}: render once, then exit). keyward runs a second time to show
+ * the cost of a sync with nothing to deliver (what every watch interval costs). JVM flags of the
+ * keyward runs: {@code -Dbench.jvm="..."}. Both run under /usr/bin/time;
+ * prints wall time and peak RSS of each and checks that both wrote the same N files.
+ * Usage: {@code bench/run sync [secrets] [threads] [folder]}; defaults 10000, 16, target/bench/sync.
+ */
+public final class SyncBench {
+
+    public static void main(String[] args) throws Exception {
+        int secrets = args.length > 0 ? Integer.parseInt(args[0]) : 10_000;
+        int threads = args.length > 1 ? Integer.parseInt(args[1]) : 16;
+        Path dir = (args.length > 2 ? Path.of(args[2]) : Path.of("target/bench/sync")).toAbsolutePath();
+        deleteTree(dir);
+        Files.createDirectories(dir);
+        try (VaultExtension.Holder holder = VaultExtension.open()) {
+            TestVault vault = holder.vault();
+            System.out.printf("Vault: %s%nsecrets %d, keyward threads %d%n", vault.origin(), secrets, threads);
+            String prefix = vault.uniqueName("sync");
+            String warmPrefix = vault.uniqueName("warm");
+            String hotPrefix = vault.uniqueName("hot");
+            seed(vault, prefix, secrets, threads);
+            seed(vault, warmPrefix, Math.min(secrets, 2_000), threads);
+            seed(vault, hotPrefix, secrets, threads);
+
+            Path keywardOut = Files.createDirectories(dir.resolve("out-keyward"));
+            Path agentOut = Files.createDirectories(dir.resolve("out-agent"));
+            Path token = Files.writeString(dir.resolve("token"), vault.rootToken(), StandardCharsets.UTF_8);
+            Files.setPosixFilePermissions(token, PosixFilePermissions.fromString("rw-------"));
+
+            StringBuilder agent = new StringBuilder();
+            agent.append("vault { address = \"").append(vault.address()).append("\" }\n")
+                    .append("exit_after_auth = true\n")
+                    .append("auto_auth {\n  method {\n    type = \"token_file\"\n    config = { token_file_path = \"")
+                    .append(token).append("\" }\n  }\n}\n");
+            for (int i = 0; i < secrets; i++) {
+                agent.append("template {\n  contents = \"{{ with secret \\\"secret/data/").append(prefix).append("/s").append(i)
+                        .append("\\\" }}{{ .Data.data.password }}{{ end }}\"\n  destination = \"")
+                        .append(agentOut.resolve("s" + i)).append("\"\n  perms = \"0600\"\n}\n");
+            }
+            Files.writeString(dir.resolve("policy.yaml"), policyOf(prefix, secrets, keywardOut));
+            Files.writeString(dir.resolve("agent.hcl"), agent);
+            Path config = Files.writeString(dir.resolve("keyward.yaml"), String.join("\n",
+                    "agent: { id: bench-sync }",
+                    "vault: { address: \"" + vault.address() + "\", auth: { method: token, token_file: " + token + " } }",
+                    "state: { mount: secret, path: " + vault.uniqueName("state") + " }",
+                    "audit: { file: " + dir.resolve("audit.jsonl") + ", hmac_key_file: " + dir.resolve("hmac.key") + " }",
+                    "policy: " + dir.resolve("policy.yaml"),
+                    ""));
+
+            String classpath = System.getProperty("java.class.path");
+            String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+            List<String> jvm = new ArrayList<>(List.of(javaBin));
+            jvm.addAll(List.of(System.getProperty("bench.jvm", "-XX:+UseSerialGC -Xss512k -Xmx256m").split(" ")));
+            jvm.add("-Dlogback.configurationFile=" + Path.of("bench/logback-bench.xml").toAbsolutePath());
+            List<String> keyward = new ArrayList<>(jvm);
+            keyward.addAll(List.of("-cp", classpath, "io.keyward.cli.Main", "sync", "--quiet", "--threads",
+                    String.valueOf(threads), "-c", config.toString()));
+            Measured k = measure(keyward, dir.resolve("keyward.out"));
+            Measured again = measure(keyward, dir.resolve("keyward-again.out"));
+            List<String> bao = List.of(VaultExtension.Holder.findBao().toString(), "agent", "-config=" + dir.resolve("agent.hcl"),
+                    "-log-level=warn");
+            Measured a = measure(bao, dir.resolve("agent.out"));
+
+            // keyward as it runs in production: a running agent (warm JVM) whose watch finds N new versions.
+            Path hotOut = Files.createDirectories(dir.resolve("out-running"));
+            Files.writeString(dir.resolve("warm.yaml"), policyOf(warmPrefix, Math.min(secrets, 2_000), hotOut.resolve("warm")));
+            Files.writeString(dir.resolve("hot.yaml"), policyOf(hotPrefix, secrets, hotOut.resolve("hot")));
+            java.util.Map<String, String> env = java.util.Map.of();
+            io.keyward.daemon.AgentConfig agentConfig = io.keyward.daemon.AgentConfig.load(config, env, "bench");
+            double running;
+            try (io.keyward.daemon.Agent warm = io.keyward.daemon.Agent.start(agentConfig,
+                    io.keyward.policy.Policy.load(dir.resolve("warm.yaml")), Clock.systemUTC(),
+                    io.keyward.rotation.Plugins.PhaseListener.none(), env)) {
+                syncAll(warm, threads);
+            }
+            try (io.keyward.daemon.Agent hot = io.keyward.daemon.Agent.start(agentConfig,
+                    io.keyward.policy.Policy.load(dir.resolve("hot.yaml")), Clock.systemUTC(),
+                    io.keyward.rotation.Plugins.PhaseListener.none(), env)) {
+                long t0 = System.nanoTime();
+                syncAll(hot, threads);
+                running = (System.nanoTime() - t0) / 1e9;
+            }
+
+            int same = compare(keywardOut, agentOut, secrets);
+            System.out.printf("keyward sync : %7.2f s, peak RSS %5d MB  (%s)%n", k.seconds, k.rssKb / 1024, k.lastLine);
+            System.out.printf("keyward again: %7.2f s, peak RSS %5d MB  (everything delivered: one read per secret)%n",
+                    again.seconds, again.rssKb / 1024);
+            System.out.printf("bao agent    : %7.2f s, peak RSS %5d MB%n", a.seconds, a.rssKb / 1024);
+            System.out.printf("keyward, running agent (warm JVM, %d new versions): %.2f s%n", secrets, running);
+            System.out.printf("ratio agent/keyward time: %.1fx (keyward sync as a fresh process), %.1fx (running agent)%n",
+                    a.seconds / k.seconds, a.seconds / running);
+            System.out.printf("files identical in both: %d of %d%n", same, secrets);
+            if (same != secrets) System.exit(1);
+        }
+    }
+
+    private record Measured(double seconds, long rssKb, String lastLine) {}
+
+    private static String policyOf(String prefix, int secrets, Path out) {
+        StringBuilder policy = new StringBuilder("defaults: { watch: off }\nsecrets:\n");
+        for (int i = 0; i < secrets; i++) {
+            policy.append("  - { id: s").append(i).append(", path: ").append(prefix).append("/s").append(i)
+                    .append(", fields: [password], generator: { type: random }, schedule: { every: 30d },")
+                    .append(" targets: [{ id: f, type: file, path: ").append(out.resolve("s" + i)).append(" }] }\n");
+        }
+        return policy.toString();
+    }
+
+    private static void syncAll(io.keyward.daemon.Agent agent, int threads) throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        try {
+            List<Future<io.keyward.rotation.Outcome>> runs = new ArrayList<>();
+            for (io.keyward.rotation.SecretBinding b : agent.bindings().values()) {
+                runs.add(pool.submit(() -> agent.rotator().sync(b)));
+            }
+            for (Future<io.keyward.rotation.Outcome> f : runs) {
+                io.keyward.rotation.Outcome o = f.get();
+                if (!(o instanceof io.keyward.rotation.Outcome.Completed)) throw new IllegalStateException(o.describe());
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    /** Runs a command under /usr/bin/time, which reports wall seconds and peak RSS (KB). */
+    private static Measured measure(List<String> command, Path out) throws Exception {
+        List<String> timed = new ArrayList<>(List.of("/usr/bin/time", "-f", "TIME %e %M"));
+        timed.addAll(command);
+        Process p = new ProcessBuilder(timed).redirectErrorStream(true).redirectOutput(out.toFile()).start();
+        int code = p.waitFor();
+        List<String> lines = Files.readAllLines(out);
+        String time = lines.stream().filter(l -> l.startsWith("TIME ")).reduce((x, y) -> y)
+                .orElseThrow(() -> new IllegalStateException(command.get(0) + " printed no timing; see " + out));
+        if (code != 0) throw new IllegalStateException(String.join(" ", command.subList(0, 2)) + " exited " + code + "; see " + out);
+        String[] f = time.split(" ");
+        String last = lines.stream().filter(l -> !l.startsWith("TIME ") && !l.isBlank()).reduce((x, y) -> y).orElse("");
+        return new Measured(Double.parseDouble(f[1]), Long.parseLong(f[2]), last);
+    }
+
+    private static void seed(TestVault vault, String prefix, int secrets, int threads) throws Exception {
+        long t0 = System.nanoTime();
+        VaultSettings settings = VaultSettings.of(vault.address(), new VaultAuth.Token(Optional.of(vault.rootToken()), Optional.empty()));
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        try (VaultClient client = VaultClient.connect(settings, AuditLog.none(),
+                new Fingerprinter("bench-sync-key-0123456789".getBytes()), Clock.systemUTC())) {
+            AtomicInteger next = new AtomicInteger();
+            List<Future<?>> fs = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                fs.add(pool.submit(() -> {
+                    for (int i = next.getAndIncrement(); i < secrets; i = next.getAndIncrement()) {
+                        client.write(SecretPath.of("secret", prefix + "/s" + i), SecretData.of("password", "pw-" + i + "-"
+                                + Long.toHexString(Double.doubleToLongBits(Math.random()))), OptionalInt.empty());
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : fs) f.get();
+        } finally {
+            pool.shutdownNow();
+        }
+        System.out.printf("seeded %d secrets in %.1f s%n", secrets, (System.nanoTime() - t0) / 1e9);
+    }
+
+    private static int compare(Path a, Path b, int secrets) throws IOException {
+        int same = 0;
+        for (int i = 0; i < secrets; i++) {
+            Path x = a.resolve("s" + i);
+            Path y = b.resolve("s" + i);
+            if (Files.exists(x) && Files.exists(y) && Files.readString(x).equals(Files.readString(y))) same++;
+        }
+        return same;
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) return;
+        try (Stream<Path> s = Files.walk(dir)) {
+            for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) Files.delete(p);
+        }
+    }
+}
