@@ -311,7 +311,7 @@ public final class Rotator {
             Instant now = clock.instant();
             JournalEntry done = e.finished(Phase.RETIRED, "revoked by hand", now);
             store.deleteAll(pendingPath(id));
-            int v = store.write(journalPath(id), done.owned(settings.agentId(), now, now).toData(),
+            store.write(journalPath(id), done.owned(settings.agentId(), now, now).toData(),
                     OptionalInt.of(current.get().version()));
             record(done, "rotation.revoke_confirmed", AuditEvent.Outcome.OK,
                     "old version " + e.liveVersionBefore() + " revoked by hand");
@@ -380,34 +380,31 @@ public final class Rotator {
     private Outcome claim(SecretBinding b, Optional<Journaled> current, Optional<SecretMetadata> meta, String trigger,
                           boolean emergency, String supplied) throws StoreException {
         String id = b.id();
-        {
-            int live = meta.map(SecretMetadata::currentVersion).orElse(0);
-            int before = live;
-            if (JournalEntry.VAULT_CHANGE.equals(trigger)) {
-                before = Math.max(0, meta.map(m -> number(m.customMetadata().get(DELIVERED))).orElse(0));
-            }
-            Instant now = clock.instant();
-            JournalEntry start = JournalEntry.start(id, UUID.randomUUID().toString(), settings.agentId(), now,
-                    now.plus(settings.lease()), trigger, emergency, before,
-                    current.map(c -> c.entry().history()).orElse(List.of()));
-            if (JournalEntry.VAULT_CHANGE.equals(trigger)) start = start.promotedAs(live);
-            int version;
-            try {
-                version = store.write(journalPath(id), start.toData(),
-                        OptionalInt.of(current.map(Journaled::version).orElse(0)));
-            } catch (CasConflictException e) {
-                return new Outcome.Skipped(id, "another agent claimed the rotation first");
-            }
-            record(start, "rotation.claimed", AuditEvent.Outcome.OK, null);
-            if (emergency) {
-                notifier.announce(new Plugins.Notice("emergency", id, start.rotationId(), start.liveVersionBefore(),
-                        "emergency rotation: the old value is retired as soon as every target has the new one"));
-            }
-            listener.entered(id, start.rotationId(), Phase.CLAIMED);
-            Run run = new Run(b, start, version);
-            run.supplied = supplied;
-            return run.go();
+        int live = meta.map(SecretMetadata::currentVersion).orElse(0);
+        boolean external = JournalEntry.VAULT_CHANGE.equals(trigger);
+        // A version someone else wrote replaces the one the targets have, not the live one.
+        int before = external ? Math.max(0, meta.map(m -> number(m.customMetadata().get(DELIVERED))).orElse(0)) : live;
+        Instant now = clock.instant();
+        JournalEntry start = JournalEntry.start(id, UUID.randomUUID().toString(), settings.agentId(), now,
+                now.plus(settings.lease()), trigger, emergency, before,
+                current.map(c -> c.entry().history()).orElse(List.of()));
+        if (external) start = start.promotedAs(live);
+        int version;
+        try {
+            version = store.write(journalPath(id), start.toData(),
+                    OptionalInt.of(current.map(Journaled::version).orElse(0)));
+        } catch (CasConflictException e) {
+            return new Outcome.Skipped(id, "another agent claimed the rotation first");
         }
+        record(start, "rotation.claimed", AuditEvent.Outcome.OK, null);
+        if (emergency) {
+            notifier.announce(new Plugins.Notice("emergency", id, start.rotationId(), start.liveVersionBefore(),
+                    "emergency rotation: the old value is retired as soon as every target has the new one"));
+        }
+        listener.entered(id, start.rotationId(), Phase.CLAIMED);
+        Run run = new Run(b, start, version);
+        run.supplied = supplied;
+        return run.go();
     }
 
     /** Finishes or rolls back the rotation in flight, if any (after a crash, or after a wait). */
@@ -627,9 +624,12 @@ public final class Rotator {
             if (!failures.isEmpty()) {
                 Instant retry = now.plus(b.policy().retry().max());
                 String why = "delivery failing: " + String.join("; ", failures);
+                boolean saidSo = why.equals(e.lastError());
                 save(e.failed(why, retry, now));
-                notifier.announce(new Plugins.Notice("degraded", b.id(), e.rotationId(), e.newVersion(),
-                        why + "; the old value stays valid"));
+                if (!saidSo) { // announced when the failure starts or changes, not at every retry
+                    notifier.announce(new Plugins.Notice("degraded", b.id(), e.rotationId(), e.newVersion(),
+                            why + "; the old value stays valid"));
+                }
                 return Optional.of(new Outcome.Waiting(b.id(), e.rotationId(), Phase.PROMOTED, retry,
                         "delivery failing, old value kept valid: " + String.join("; ", failures)));
             }
@@ -739,10 +739,13 @@ public final class Rotator {
             Instant retry = now.plus(b.policy().retry().max());
             String why = "old version " + e.liveVersionBefore() + " was still used at " + used.get()
                     + " (less than " + issuer.quiet().toMinutes() + " min ago): a consumer still holds it";
+            boolean saidSo = e.lastError() != null && e.lastError().contains("a consumer still holds it");
             save(e.failed(why, retry, now));
             record(e, "rotation.old_in_use", AuditEvent.Outcome.FAILED, why);
-            notifier.announce(new Plugins.Notice("degraded", b.id(), e.rotationId(), e.liveVersionBefore(), why
-                    + "; it is not retired"));
+            if (!saidSo) { // once per stretch of use, not at every look
+                notifier.announce(new Plugins.Notice("degraded", b.id(), e.rotationId(), e.liveVersionBefore(), why
+                        + "; it is not retired"));
+            }
             return Optional.of(new Outcome.Waiting(b.id(), e.rotationId(), Phase.DELIVERED, retry, why));
         }
 
