@@ -12,9 +12,7 @@ import io.keyward.rotation.SecretData;
 import io.keyward.rotation.Sleeper;
 import io.keyward.testing.TestVault;
 import io.keyward.testing.VaultExtension;
-import io.keyward.vault.VaultAuth;
 import io.keyward.vault.VaultClient;
-import io.keyward.vault.VaultSettings;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -70,8 +68,7 @@ public final class RotationBench {
                 bindings.add(new SecretBinding(s, generators.generator(s), Optional.empty(), List.of(), List.of(memory)));
             }
             try (JsonAuditLog audit = JsonAuditLog.open(dir.resolve("rotations-audit.jsonl"), "bench", Clock.systemUTC());
-                 VaultClient store = VaultClient.connect(VaultSettings.of(vault.address(),
-                         new VaultAuth.Token(Optional.of(vault.rootToken()), Optional.empty())), audit, fp, Clock.systemUTC())) {
+                 VaultClient store = VaultClient.connect(vault.rootSettings(), audit, fp, Clock.systemUTC())) {
                 Rotator rotator = new Rotator(store, audit, fp, Clock.systemUTC(), Sleeper.system(), Math::random,
                         new Rotator.Settings(vault.uniquePath("state"), "bench", Duration.ofMinutes(2)),
                         Plugins.PhaseListener.none());

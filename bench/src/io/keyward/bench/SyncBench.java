@@ -6,7 +6,6 @@ import io.keyward.rotation.SecretData;
 import io.keyward.rotation.SecretPath;
 import io.keyward.testing.TestVault;
 import io.keyward.testing.VaultExtension;
-import io.keyward.vault.VaultAuth;
 import io.keyward.vault.VaultClient;
 import io.keyward.vault.VaultSettings;
 import java.io.IOException;
@@ -17,7 +16,6 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -169,7 +167,7 @@ public final class SyncBench {
 
     private static void seed(TestVault vault, String prefix, int secrets, int threads) throws Exception {
         long t0 = System.nanoTime();
-        VaultSettings settings = VaultSettings.of(vault.address(), new VaultAuth.Token(Optional.of(vault.rootToken()), Optional.empty()));
+        VaultSettings settings = vault.rootSettings();
         ExecutorService pool = Executors.newFixedThreadPool(threads);
         try (VaultClient client = VaultClient.connect(settings, AuditLog.none(),
                 new Fingerprinter("bench-sync-key-0123456789".getBytes()), Clock.systemUTC())) {

@@ -7,7 +7,6 @@ import io.keyward.rotation.SecretData;
 import io.keyward.rotation.SecretPath;
 import io.keyward.testing.TestVault;
 import io.keyward.testing.VaultExtension;
-import io.keyward.vault.VaultAuth;
 import io.keyward.vault.VaultClient;
 import io.keyward.vault.VaultSettings;
 import java.net.URI;
@@ -20,7 +19,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -44,8 +42,7 @@ public final class VaultReadBench {
             System.out.printf("Vault: %s%nsecrets %d, threads %d, rounds %d%n", vault.origin(), secrets, threads, rounds);
             Path dir = Files.createDirectories(Path.of("target/bench"));
             Fingerprinter fp = new Fingerprinter("bench-fingerprint-key-0123456789".getBytes());
-            VaultSettings settings = VaultSettings.of(vault.address(),
-                    new VaultAuth.Token(Optional.of(vault.rootToken()), Optional.empty()));
+            VaultSettings settings = vault.rootSettings();
             String prefix = vault.uniqueName("bench");
             List<SecretPath> paths = new ArrayList<>();
             for (int i = 0; i < secrets; i++) paths.add(SecretPath.of("secret", prefix + "/s" + i));

@@ -6,7 +6,6 @@ import io.keyward.rotation.Retrier;
 import io.keyward.rotation.SecretPath;
 import io.keyward.rotation.SecretStore;
 import io.keyward.rotation.Sleeper;
-import io.keyward.rotation.VersionedSecret;
 import java.io.IOException;
 import java.net.http.HttpClient;
 import java.time.Duration;
@@ -80,8 +79,7 @@ public final class DocBits {
     /** Reads the DocBits key that authorises keyward's own calls. */
     static String authKey(SecretStore store, Policy.VaultField f, String who) throws IOException {
         SecretPath path = SecretPath.of(f.mount(), f.path());
-        return store.read(path).map(VersionedSecret::data).flatMap(d -> d.string(f.field())).filter(k -> !k.isEmpty())
-                .orElseThrow(() -> new IOException(who + ": no key in field " + f.field() + " of " + path
+        return store.text(path, f.field()).orElseThrow(() -> new IOException(who + ": no key in field " + f.field() + " of " + path
                         + " to call DocBits with"));
     }
 

@@ -123,12 +123,6 @@ public final class Rotator {
         }
     }
 
-    /** When a person should be told the secret is due: its due time, less the issuer's notice for manual keys. */
-    public Instant announceAt(SecretBinding b) throws StoreException {
-        Instant due = dueAt(b);
-        return b.issuer().filter(Plugins.Issuer::manual).map(i -> due.minus(i.notice())).orElse(due);
-    }
-
     /**
      * Rotates the secret if it is due (or {@code force}); continues a rotation left in flight by
      * this agent or by one whose lease ran out. {@code emergency} retires the old value as soon as
@@ -169,7 +163,7 @@ public final class Rotator {
                 return new Outcome.Skipped(id, "rotation " + current.get().entry().rotationId() + " is in flight ("
                         + current.get().entry().phase().word() + "); finish it first (keyward resume " + id + ")");
             }
-            Optional<VersionedSecret> live = readLiveQuietly(b);
+            Optional<VersionedSecret> live = readLive(b);
             if (live.isPresent() && live.get().data().string(b.field()).filter(value::equals).isPresent()) {
                 return new Outcome.Skipped(id, "the submitted key is the one already live (v" + live.get().version() + ")");
             }
@@ -200,17 +194,25 @@ public final class Rotator {
             }
             int version = live.get().version();
             Map<String, String> custom = live.get().customMetadata();
+            Optional<Outcome> done = handledBefore(id, version, custom);
+            if (done.isPresent()) return done.get();
             int delivered = number(custom.get(DELIVERED));
-            if (delivered == version) return new Outcome.Skipped(id, "v" + version + " is delivered");
-            if (number(custom.get(REFUSED)) == version) {
-                return new Outcome.Skipped(id, "v" + version + " was refused earlier; consumers keep v" + delivered);
-            }
             boolean manual = b.issuer().isPresent() && b.issuer().get().manual();
             if (!b.verifiers().isEmpty() || (manual && delivered > 0)) return syncThroughJournal(b);
             return deliverOnly(b, live.get(), Math.max(0, delivered));
         } catch (StoreException e) {
             return new Outcome.Stopped(id, "-", Phase.CLAIMED, e.getMessage());
         }
+    }
+
+    /** Skipped when the live version was delivered or refused already (by the marks in its custom metadata). */
+    private static Optional<Outcome> handledBefore(String id, int version, Map<String, String> custom) {
+        int delivered = number(custom.get(DELIVERED));
+        if (delivered == version) return Optional.of(new Outcome.Skipped(id, "v" + version + " is delivered"));
+        if (number(custom.get(REFUSED)) == version) {
+            return Optional.of(new Outcome.Skipped(id, "v" + version + " was refused earlier; consumers keep v" + delivered));
+        }
+        return Optional.empty();
     }
 
     /** The full path: a claimed journal entry that starts at VERIFY. */
@@ -227,11 +229,9 @@ public final class Rotator {
         SecretMetadata m = meta.get();
         int live = m.currentVersion();
         Map<String, String> custom = m.customMetadata();
+        Optional<Outcome> done = handledBefore(id, live, custom);
+        if (done.isPresent()) return done.get();
         int delivered = number(custom.get(DELIVERED));
-        if (delivered == live) return new Outcome.Skipped(id, "v" + live + " is delivered");
-        if (number(custom.get(REFUSED)) == live) {
-            return new Outcome.Skipped(id, "v" + live + " was refused earlier; consumers keep v" + delivered);
-        }
         Optional<SecretMetadata.VersionState> state = m.version(live);
         if (state.isPresent() && !state.get().readable()) {
             String why = "v" + live + " is " + (state.get().destroyed() ? "destroyed" : "deleted")
@@ -274,9 +274,7 @@ public final class Rotator {
             notifier.announce(new Plugins.Notice("degraded", id, null, version, why + "; retried at the next watch"));
             return new Outcome.Waiting(id, "-", Phase.PROMOTED, now.plus(b.policy().retry().max()), why);
         }
-        Map<String, String> custom = new HashMap<>(live.customMetadata());
-        custom.put(DELIVERED, String.valueOf(version));
-        store.writeCustomMetadata(b.livePath(), custom);
+        setCustom(b.livePath(), live.customMetadata(), Map.of(DELIVERED, String.valueOf(version)));
         syncRecord(id, version, fingerprint, AuditEvent.Outcome.OK, "v" + version + " delivered to every target");
         return new Outcome.Completed(id, "-", delivered, version);
     }
@@ -342,9 +340,7 @@ public final class Rotator {
                     .version(live > 0 ? live : null).outcome(AuditEvent.Outcome.OK).attribute("detail", detail).build());
             notifier.announce(new Plugins.Notice(emergency ? "emergency" : "due", b.id(), null, live, detail));
             if (meta.isPresent() && !emergency) {
-                Map<String, String> custom = new HashMap<>(meta.get().customMetadata());
-                custom.put(DUE_ANNOUNCED, String.valueOf(live));
-                store.writeCustomMetadata(b.livePath(), custom);
+                setCustom(b.livePath(), meta.get().customMetadata(), Map.of(DUE_ANNOUNCED, String.valueOf(live)));
             }
         }
         return new Outcome.AwaitingPerson(b.id(), due, now.plus(MANUAL_RECHECK), "due " + due + ", waiting for a person: " + ask);
@@ -353,12 +349,22 @@ public final class Rotator {
     /** Marks a version as not to be delivered, and says so (audit, notification) once. */
     private void refuse(SecretBinding b, SecretMetadata m, int version, String why, String rotationId)
             throws StoreException {
-        Map<String, String> custom = new HashMap<>(m.customMetadata());
-        custom.put(REFUSED, String.valueOf(version));
-        store.writeCustomMetadata(b.livePath(), custom);
+        setCustom(b.livePath(), m.customMetadata(), Map.of(REFUSED, String.valueOf(version)));
         audit.record(AuditEvent.of("sync.refused").path(b.id()).version(version).outcome(AuditEvent.Outcome.FAILED)
                 .attribute("rotation_id", rotationId).attribute("detail", why).build());
         notifier.announce(new Plugins.Notice("rejected", b.id(), rotationId, version, why));
+    }
+
+    /** Writes {@code current} with {@code changes} applied (custom metadata is written whole). */
+    private void setCustom(SecretPath path, Map<String, String> current, Map<String, String> changes) throws StoreException {
+        Map<String, String> custom = new HashMap<>(current);
+        custom.putAll(changes);
+        store.writeCustomMetadata(path, custom);
+    }
+
+    /** The same, starting from what the store holds now. */
+    private void setCustom(SecretPath path, Map<String, String> changes) throws StoreException {
+        setCustom(path, store.metadata(path).map(SecretMetadata::customMetadata).orElse(Map.of()), changes);
     }
 
     private static int number(String s) {
@@ -369,7 +375,8 @@ public final class Rotator {
         }
     }
 
-    private Optional<VersionedSecret> readLiveQuietly(SecretBinding b) throws StoreException {
+    /** The live version; empty when there is none or it is deleted or destroyed. */
+    private Optional<VersionedSecret> readLive(SecretBinding b) throws StoreException {
         try {
             return store.read(b.livePath());
         } catch (VersionGoneException gone) {
@@ -515,7 +522,7 @@ public final class Rotator {
         }
 
         private void stage() throws StoreException {
-            Optional<VersionedSecret> live = readLive();
+            Optional<VersionedSecret> live = readLive(b);
             String value;
             try {
                 value = supplied != null ? supplied : b.issued()
@@ -579,7 +586,7 @@ public final class Rotator {
             try {
                 promoted = store.write(b.livePath(), value, OptionalInt.of(e.liveVersionBefore()));
             } catch (CasConflictException conflict) {
-                Optional<VersionedSecret> live = readLive();
+                Optional<VersionedSecret> live = readLive(b);
                 if (live.isPresent() && fingerprints.of(live.get().data()).equals(e.newFingerprint())) {
                     promoted = live.get().version(); // our own write, made before a crash
                 } else {
@@ -589,12 +596,8 @@ public final class Rotator {
                     return;
                 }
             }
-            Map<String, String> custom = new HashMap<>(store.metadata(b.livePath())
-                    .map(SecretMetadata::customMetadata).orElse(Map.of()));
-            custom.put("keyward-rotation", e.rotationId());
-            custom.put("keyward-current", String.valueOf(promoted));
-            custom.put("keyward-previous", String.valueOf(e.liveVersionBefore()));
-            store.writeCustomMetadata(b.livePath(), custom);
+            setCustom(b.livePath(), Map.of("keyward-rotation", e.rotationId(), "keyward-current", String.valueOf(promoted),
+                    "keyward-previous", String.valueOf(e.liveVersionBefore())));
             advance(e.promotedAs(promoted).to(Phase.PROMOTED, clock.instant()));
         }
 
@@ -660,10 +663,7 @@ public final class Rotator {
 
         /** Records on the live path which version every target has, so the watch does not deliver it again. */
         private void markDelivered() throws StoreException {
-            Map<String, String> custom = new HashMap<>(store.metadata(b.livePath())
-                    .map(SecretMetadata::customMetadata).orElse(Map.of()));
-            custom.put(DELIVERED, String.valueOf(e.newVersion()));
-            store.writeCustomMetadata(b.livePath(), custom);
+            setCustom(b.livePath(), Map.of(DELIVERED, String.valueOf(e.newVersion())));
         }
 
         private Optional<Outcome> retire() throws StoreException {
@@ -824,30 +824,18 @@ public final class Rotator {
                     + " of " + b.id() + " is missing at " + pendingPath(b.id())));
         }
 
+        /** The new value: the pending copy, or for a version someone else wrote, that live version. */
         private Optional<SecretData> pendingIfAny() throws StoreException {
-            if (pendingValue == null && e.external()) {
-                try {
-                    pendingValue = store.read(b.livePath(), e.newVersion()).map(VersionedSecret::data).orElse(null);
-                } catch (VersionGoneException gone) {
-                    pendingValue = null;
-                }
-            }
-            if (pendingValue == null && e.pendingVersion() > 0) {
-                try {
-                    pendingValue = store.read(pendingPath(b.id()), e.pendingVersion()).map(VersionedSecret::data).orElse(null);
-                } catch (VersionGoneException gone) {
-                    pendingValue = null;
-                }
+            if (pendingValue != null) return Optional.of(pendingValue);
+            SecretPath path = e.external() ? b.livePath() : pendingPath(b.id());
+            int v = e.external() ? e.newVersion() : e.pendingVersion();
+            if (v <= 0) return Optional.empty();
+            try {
+                pendingValue = store.read(path, v).map(VersionedSecret::data).orElse(null);
+            } catch (VersionGoneException gone) {
+                pendingValue = null;
             }
             return Optional.ofNullable(pendingValue);
-        }
-
-        private Optional<VersionedSecret> readLive() throws StoreException {
-            try {
-                return store.read(b.livePath());
-            } catch (VersionGoneException gone) {
-                return Optional.empty();
-            }
         }
 
         private void advance(JournalEntry next) throws StoreException {

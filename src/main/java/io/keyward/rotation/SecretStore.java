@@ -12,6 +12,11 @@ public interface SecretStore {
     /** The newest version, or empty if the secret does not exist. Its newest version being deleted is a {@link VersionGoneException}. */
     Optional<VersionedSecret> read(SecretPath path) throws StoreException;
 
+    /** A non-empty text field of the newest version (a key keyward calls or signs with), if there is one. */
+    default Optional<String> text(SecretPath path, String field) throws StoreException {
+        return read(path).flatMap(v -> v.data().string(field)).filter(s -> !s.isEmpty());
+    }
+
     /** A given version, or empty if it never existed; a deleted or destroyed one is a {@link VersionGoneException}. */
     Optional<VersionedSecret> read(SecretPath path, int version) throws StoreException;
 

@@ -11,9 +11,7 @@ import java.net.http.HttpResponse;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 
 /**
  * A target with a health check: after each delivery the check is polled (every second) until it
@@ -52,8 +50,7 @@ final class Checked implements Plugins.Target {
     @Override
     public void deliver(String secretId, int version, SecretData value) throws IOException {
         inner.deliver(secretId, version, value);
-        List<String> hide = new ArrayList<>();
-        value.fields().values().forEach(v -> hide.add(String.valueOf(v)));
+        List<String> hide = Program.values(value);
         Instant deadline = clock.instant().plus(health.within());
         String last;
         while (true) {
@@ -85,8 +82,7 @@ final class Checked implements Plugins.Target {
                 return r.statusCode() / 100 == 2 ? null : h.url() + " answered HTTP " + r.statusCode();
             }
             Policy.HealthSpec.Command c = (Policy.HealthSpec.Command) health;
-            int exit = Program.run("health check of " + id(), c.argv(), Map.of("KEYWARD_SECRET_ID", secretId,
-                    "KEYWARD_VERSION", String.valueOf(version), "KEYWARD_TARGET", id()), c.timeout(), hide);
+            int exit = Program.run("health check of " + id(), c.argv(), Program.env(secretId, version, id()), c.timeout(), hide);
             return exit == 0 ? null : c.argv().get(0) + " exited with " + exit;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

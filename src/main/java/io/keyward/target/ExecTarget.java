@@ -6,9 +6,6 @@ import io.keyward.rotation.SecretData;
 import io.keyward.rotation.Sleeper;
 import java.io.IOException;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Semaphore;
 import java.util.function.DoubleSupplier;
 
@@ -42,8 +39,6 @@ final class ExecTarget implements Plugins.Target {
     @Override
     public void deliver(String secretId, int version, SecretData value) throws IOException {
         String what = "exec target " + spec.id();
-        List<String> hide = new ArrayList<>();
-        value.fields().values().forEach(v -> hide.add(String.valueOf(v)));
         try {
             sleeper.sleep(Duration.ofMillis((long) (splay.toMillis() * random.getAsDouble())));
             budget.acquire();
@@ -53,8 +48,8 @@ final class ExecTarget implements Plugins.Target {
         }
         int exit;
         try {
-            exit = Program.run(what, spec.argv(), Map.of("KEYWARD_SECRET_ID", secretId,
-                    "KEYWARD_VERSION", String.valueOf(version), "KEYWARD_TARGET", spec.id()), spec.timeout(), hide);
+            exit = Program.run(what, spec.argv(), Program.env(secretId, version, spec.id()), spec.timeout(),
+                    Program.values(value));
         } finally {
             budget.release();
         }

@@ -4,7 +4,6 @@ import io.keyward.policy.Policy;
 import io.keyward.rotation.Plugins;
 import io.keyward.rotation.SecretPath;
 import io.keyward.rotation.SecretStore;
-import io.keyward.rotation.VersionedSecret;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -64,9 +63,7 @@ final class SignedPost {
 
     private byte[] key(String what, Policy.VaultField f) throws IOException {
         SecretPath path = SecretPath.of(f.mount(), f.path());
-        String key = store.read(path).map(VersionedSecret::data).flatMap(d -> d.string(f.field()))
-                .filter(s -> !s.isEmpty())
-                .orElseThrow(() -> new IOException(what + ": no signing key in field '" + f.field() + "' of " + path));
+        String key = store.text(path, f.field()).orElseThrow(() -> new IOException(what + ": no signing key in field '" + f.field() + "' of " + path));
         return key.getBytes(StandardCharsets.UTF_8);
     }
 }

@@ -19,9 +19,7 @@ import io.keyward.testing.Receiver;
 import io.keyward.testing.TestDirs;
 import io.keyward.testing.TestVault;
 import io.keyward.testing.VaultExtension;
-import io.keyward.vault.VaultAuth;
 import io.keyward.vault.VaultClient;
-import io.keyward.vault.VaultSettings;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -64,8 +62,7 @@ final class DocBitsManualTest {
         sim = DocBitsSimulator.start(0, clock);
         Fingerprinter fp = new Fingerprinter("docbits-manual-key-0123456789".getBytes());
         audit = JsonAuditLog.open(TestDirs.fresh("docbits-manual").resolve("audit.jsonl"), "manual", Clock.systemUTC());
-        store = VaultClient.connect(VaultSettings.of(vault.address(),
-                new VaultAuth.Token(Optional.of(vault.rootToken()), Optional.empty())), audit, fp, Clock.systemUTC());
+        store = VaultClient.connect(vault.rootSettings(), audit, fp, Clock.systemUTC());
         SecretPath admin = vault.uniquePath("docbits-admin");
         store.write(admin, SecretData.of("api_key", Leaks.track(sim.createKey("keyward-usage", Set.of("acme")))),
                 OptionalInt.empty());

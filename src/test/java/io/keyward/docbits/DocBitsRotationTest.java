@@ -15,9 +15,7 @@ import io.keyward.testing.Leaks;
 import io.keyward.testing.TestDirs;
 import io.keyward.testing.TestVault;
 import io.keyward.testing.VaultExtension;
-import io.keyward.vault.VaultAuth;
 import io.keyward.vault.VaultClient;
-import io.keyward.vault.VaultSettings;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -46,8 +44,7 @@ final class DocBitsRotationTest {
         sim = DocBitsSimulator.start(0, Clock.systemUTC());
         Fingerprinter fp = new Fingerprinter("docbits-test-key-0123456789".getBytes());
         audit = JsonAuditLog.open(TestDirs.fresh("docbits").resolve("audit.jsonl"), "docbits", Clock.systemUTC());
-        store = VaultClient.connect(VaultSettings.of(vault.address(),
-                new VaultAuth.Token(Optional.of(vault.rootToken()), Optional.empty())), audit, fp, Clock.systemUTC());
+        store = VaultClient.connect(vault.rootSettings(), audit, fp, Clock.systemUTC());
         rotator = new Rotator(store, audit, fp, Clock.systemUTC(), d -> { }, () -> 0.5,
                 new Rotator.Settings(vault.uniquePath("state"), "docbits-agent", Duration.ofMinutes(1)),
                 Plugins.PhaseListener.none());

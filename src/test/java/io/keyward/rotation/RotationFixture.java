@@ -5,9 +5,7 @@ import io.keyward.audit.JsonAuditLog;
 import io.keyward.policy.Policy;
 import io.keyward.testing.TestDirs;
 import io.keyward.testing.TestVault;
-import io.keyward.vault.VaultAuth;
 import io.keyward.vault.VaultClient;
-import io.keyward.vault.VaultSettings;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.time.Clock;
@@ -40,8 +38,7 @@ final class RotationFixture implements AutoCloseable {
 
     static RotationFixture open(TestVault vault) throws Exception {
         JsonAuditLog audit = JsonAuditLog.open(TestDirs.fresh("rotation").resolve("audit.jsonl"), "test", Clock.systemUTC());
-        VaultClient store = VaultClient.connect(VaultSettings.of(vault.address(),
-                new VaultAuth.Token(Optional.of(vault.rootToken()), Optional.empty())), audit, FINGERPRINTS, Clock.systemUTC());
+        VaultClient store = VaultClient.connect(vault.rootSettings(), audit, FINGERPRINTS, Clock.systemUTC());
         return new RotationFixture(vault, store, audit);
     }
 

@@ -17,9 +17,7 @@ import io.keyward.testing.Leaks;
 import io.keyward.testing.TestDirs;
 import io.keyward.testing.TestVault;
 import io.keyward.testing.VaultExtension;
-import io.keyward.vault.VaultAuth;
 import io.keyward.vault.VaultClient;
-import io.keyward.vault.VaultSettings;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
@@ -49,8 +47,7 @@ final class RotationSchedulerTest {
         this.vault = vault;
         Fingerprinter fp = new Fingerprinter("scheduler-test-key-0123456789".getBytes());
         audit = JsonAuditLog.open(TestDirs.fresh("schedule").resolve("audit.jsonl"), "sched", Clock.systemUTC());
-        store = VaultClient.connect(VaultSettings.of(vault.address(),
-                new VaultAuth.Token(Optional.of(vault.rootToken()), Optional.empty())), audit, fp, Clock.systemUTC());
+        store = VaultClient.connect(vault.rootSettings(), audit, fp, Clock.systemUTC());
         rotator = new Rotator(store, audit, fp, Clock.systemUTC(), d -> Thread.sleep(d.toMillis()), () -> 0.5,
                 new Rotator.Settings(vault.uniquePath("state"), "sched-agent", Duration.ofSeconds(30)),
                 Plugins.PhaseListener.none());

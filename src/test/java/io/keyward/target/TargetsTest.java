@@ -14,16 +14,13 @@ import io.keyward.testing.Receiver;
 import io.keyward.testing.TestDirs;
 import io.keyward.testing.TestVault;
 import io.keyward.testing.VaultExtension;
-import io.keyward.vault.VaultAuth;
 import io.keyward.vault.VaultClient;
-import io.keyward.vault.VaultSettings;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Properties;
 import java.util.concurrent.ExecutorService;
@@ -55,8 +52,7 @@ final class TargetsTest {
     void setUp(TestVault vault) throws Exception {
         this.vault = vault;
         audit = JsonAuditLog.open(logs.resolve("audit.jsonl"), "targets", Clock.systemUTC());
-        store = VaultClient.connect(VaultSettings.of(vault.address(),
-                new VaultAuth.Token(Optional.of(vault.rootToken()), Optional.empty())), audit, FP, Clock.systemUTC());
+        store = VaultClient.connect(vault.rootSettings(), audit, FP, Clock.systemUTC());
         signing = vault.uniquePath("webhook-key");
         hmacKey = Leaks.secret("hmac");
         store.write(signing, SecretData.of("hmac_key", hmacKey), OptionalInt.empty());

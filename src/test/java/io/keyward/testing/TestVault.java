@@ -37,6 +37,12 @@ public final class TestVault {
         return rootToken;
     }
 
+    /** Settings that log in with the root token. */
+    public io.keyward.vault.VaultSettings rootSettings() {
+        return io.keyward.vault.VaultSettings.of(address, new io.keyward.vault.VaultAuth.Token(
+                java.util.Optional.of(rootToken), java.util.Optional.empty()));
+    }
+
     /** How this Vault was obtained ("bao dev server pid N", "VAULT_ADDR", ...). */
     public String origin() {
         return origin;
