@@ -25,8 +25,10 @@ public final class Cli {
 
     public static int run(String[] args, java.io.InputStream in, PrintStream out, PrintStream err, Map<String, String> env) {
         if (System.getProperty("keyward.log.level") == null) {
-            boolean verbose = java.util.Arrays.asList(args).contains("--verbose") || java.util.Arrays.asList(args).contains("-v");
-            System.setProperty("keyward.log.level", verbose ? "DEBUG" : "WARN");
+            java.util.List<String> words = java.util.Arrays.asList(args);
+            boolean verbose = words.contains("--verbose") || words.contains("-v");
+            // The service logs what it does; one-shot commands only warnings (their output says the rest).
+            System.setProperty("keyward.log.level", verbose ? "DEBUG" : words.contains("run") ? "INFO" : "WARN");
         }
         Context context = new Context(out, err, env, in);
         CommandLine cli = new CommandLine(new KeywardCommand(), new Factory(context));

@@ -10,7 +10,9 @@ enum ExitCode {
     /** Vault could not be reached, refused the login, or denied a call. */
     VAULT(3),
     /** A rotation was rolled back or stopped part-way; the journal says where. */
-    ROTATION_FAILED(4);
+    ROTATION_FAILED(4),
+    /** `audit verify` found a line changed, removed or reordered. */
+    AUDIT_BROKEN(5);
 
     final int code;
 

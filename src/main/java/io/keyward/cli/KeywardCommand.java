@@ -8,12 +8,12 @@ import picocli.CommandLine.Option;
         versionProvider = Cli.Version.class,
         description = "Rotates secrets kept in HashiCorp Vault or OpenBao and delivers them to the systems that use "
                 + "them, with an audit line for every access.",
-        subcommands = {CheckCommand.class, ValidateCommand.class, PlanCommand.class, RotateCommand.class,
+        subcommands = {RunCommand.class, CheckCommand.class, ValidateCommand.class, PlanCommand.class, RotateCommand.class,
             StatusCommand.class, HistoryCommand.class, ResumeCommand.class, SyncCommand.class, SubmitCommand.class,
-            ConfirmRevokedCommand.class, SimulatorCommand.class, picocli.CommandLine.HelpCommand.class},
+            ConfirmRevokedCommand.class, AuditCommand.class, SimulatorCommand.class, picocli.CommandLine.HelpCommand.class},
         footer = {"",
             "Exit codes: 0 ok, 1 unexpected failure, 2 bad command line, configuration or policy, 3 Vault unreachable or denied,",
-            "4 a rotation rolled back or stopped.",
+            "4 a rotation rolled back or stopped, 5 the audit hash chain is broken.",
             "Environment: VAULT_ADDR, VAULT_TOKEN, VAULT_CACERT and VAULT_NAMESPACE fill what the configuration leaves out;",
             "KEYWARD_CONFIG names the configuration file (default /etc/keyward/keyward.yaml)."})
 final class KeywardCommand implements Runnable {

@@ -5,6 +5,7 @@ import io.keyward.audit.JsonAuditLog;
 import io.keyward.docbits.DocBits;
 import io.keyward.generate.Generators;
 import io.keyward.policy.Policy;
+import io.keyward.rotation.AuditLog;
 import io.keyward.rotation.Fingerprinter;
 import io.keyward.rotation.Plugins;
 import io.keyward.rotation.Rotator;
@@ -21,6 +22,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.BiFunction;
+import java.util.function.UnaryOperator;
 
 /**
  * A running keyward: audit log, Vault session, and the rotator with every secret of the policy
@@ -30,54 +33,97 @@ public final class Agent implements AutoCloseable {
 
     private static final org.slf4j.Logger NOTICES = org.slf4j.LoggerFactory.getLogger("keyward.notice");
 
+    /**
+     * Where the daemon looks in: a phase listener, a tee on the audit log, wrappers around each
+     * target and verifier, and a copy of every announcement. {@link #none()} for commands.
+     */
+    public record Hooks(Plugins.PhaseListener phases, UnaryOperator<AuditLog> audit,
+                        BiFunction<String, Plugins.Target, Plugins.Target> targets,
+                        BiFunction<String, Plugins.Verifier, Plugins.Verifier> verifiers, Plugins.Notifier notices) {
+
+        public static Hooks none() {
+            return of(Plugins.PhaseListener.none());
+        }
+
+        public static Hooks of(Plugins.PhaseListener phases) {
+            return new Hooks(phases, a -> a, (s, t) -> t, (s, v) -> v, Plugins.Notifier.none());
+        }
+    }
+
+    /** One policy with everything bound to it; replaced as a whole on reload. */
+    private record Bound(Policy policy, Map<String, SecretBinding> bindings, Plugins.Notifier notifier) {}
+
     private final AgentConfig config;
-    private final Policy policy;
     private final JsonAuditLog audit;
     private final VaultClient vault;
     private final Rotator rotator;
-    private final Map<String, SecretBinding> bindings;
+    private final Fingerprinter fingerprints;
+    private final Clock clock;
+    private final Generators generators;
+    private final DocBits docbits;
+    private final Hooks hooks;
+    private volatile Bound bound;
 
-    private Agent(AgentConfig config, Policy policy, JsonAuditLog audit, VaultClient vault, Rotator rotator,
-                  Map<String, SecretBinding> bindings) {
+    private Agent(AgentConfig config, JsonAuditLog audit, VaultClient vault, Fingerprinter fingerprints, Clock clock,
+                  Generators generators, Hooks hooks) {
         this.config = config;
-        this.policy = policy;
         this.audit = audit;
         this.vault = vault;
-        this.rotator = rotator;
-        this.bindings = bindings;
+        this.fingerprints = fingerprints;
+        this.clock = clock;
+        this.generators = generators;
+        this.docbits = new DocBits(DocBits.defaultHttpClient(), Sleeper.system());
+        this.hooks = hooks;
+        this.rotator = new Rotator(vault, hooks.audit().apply(audit), fingerprints, clock, Sleeper.system(),
+                () -> ThreadLocalRandom.current().nextDouble(),
+                new Rotator.Settings(config.state(), config.agentId(), config.lease()), hooks.phases(),
+                n -> bound.notifier().announce(n));
     }
 
     /** Opens the audit log, logs in to Vault and binds the policy. */
     public static Agent start(AgentConfig config, Policy policy, Clock clock, Plugins.PhaseListener listener,
                               Map<String, String> env)
             throws IOException {
+        return start(config, policy, clock, Hooks.of(listener), env);
+    }
+
+    /** As {@link #start(AgentConfig, Policy, Clock, Plugins.PhaseListener, Map)}, with the daemon's hooks. */
+    public static Agent start(AgentConfig config, Policy policy, Clock clock, Hooks hooks, Map<String, String> env)
+            throws IOException {
         SecureRandom random = new SecureRandom();
         byte[] key = AuditKey.loadOrCreate(config.audit().hmacKeyFile(), random);
         Fingerprinter fingerprints = new Fingerprinter(key);
-        JsonAuditLog audit = JsonAuditLog.open(config.audit().file(), config.agentId(), clock);
+        JsonAuditLog audit = JsonAuditLog.open(config.audit().file(), config.agentId(), clock, config.audit().rolling());
         VaultClient vault;
         try {
-            vault = VaultClient.connect(config.vault(), audit, fingerprints, clock);
+            vault = VaultClient.connect(config.vault(), hooks.audit().apply(audit), fingerprints, clock);
         } catch (IOException e) {
             audit.close();
             throw e;
         }
+        Agent agent = new Agent(config, audit, vault, fingerprints, clock, new Generators(random, env), hooks);
+        agent.reload(policy);
+        return agent;
+    }
+
+    /**
+     * Binds a new policy: fresh plug-ins (and restart budget) for every secret. Runs already under
+     * way keep the binding they started with.
+     */
+    public Map<String, SecretBinding> reload(Policy policy) {
         Targets targets = new Targets(Targets.defaultHttpClient(), vault, fingerprints, clock, Sleeper.system(),
                 () -> ThreadLocalRandom.current().nextDouble(), policy.restarts());
-        Rotator rotator = new Rotator(vault, audit, fingerprints, clock, Sleeper.system(),
-                () -> ThreadLocalRandom.current().nextDouble(),
-                new Rotator.Settings(config.state(), config.agentId(), config.lease()), listener,
-                notifier(policy, targets));
-        return new Agent(config, policy, audit, vault, rotator,
-                bind(policy, new Generators(random, env), new DocBits(DocBits.defaultHttpClient(), Sleeper.system()),
-                        targets, vault));
+        Map<String, SecretBinding> bindings = bind(policy, generators, docbits, targets, vault, hooks);
+        bound = new Bound(policy, bindings, notifier(policy, targets, hooks.notices()));
+        return bindings;
     }
 
     /** Every announcement goes to the log; those the policy's notify section names also to its webhook. */
-    static Plugins.Notifier notifier(Policy policy, Targets targets) {
+    static Plugins.Notifier notifier(Policy policy, Targets targets, Plugins.Notifier observer) {
         Optional<Plugins.Notifier> hook = policy.notifications().map(targets::notifier);
         return n -> {
             NOTICES.warn("{} {}{}: {}", n.kind(), n.secretId(), n.version() > 0 ? " v" + n.version() : "", n.detail());
+            observer.announce(n);
             hook.ifPresent(h -> h.announce(n));
         };
     }
@@ -85,6 +131,12 @@ public final class Agent implements AutoCloseable {
     /** Binds every secret of a policy to its plug-ins. */
     static Map<String, SecretBinding> bind(Policy policy, Generators generators, DocBits docbits, Targets targetFactory,
                                            io.keyward.rotation.SecretStore store) {
+        return bind(policy, generators, docbits, targetFactory, store, Hooks.none());
+    }
+
+    private static Map<String, SecretBinding> bind(Policy policy, Generators generators, DocBits docbits,
+                                                   Targets targetFactory, io.keyward.rotation.SecretStore store,
+                                                   Hooks hooks) {
         Map<String, Plugins.Issuer> issuers = new LinkedHashMap<>();
         policy.issuers().forEach((name, spec) -> issuers.put(name, spec instanceof Policy.IssuerSpec.DocBits d
                 ? docbits.issuer(d, store) : generators.issuer(spec)));
@@ -93,13 +145,13 @@ public final class Agent implements AutoCloseable {
             Optional<String> issuerName = s.generator() instanceof Policy.GeneratorSpec.Issued i
                     ? Optional.of(i.issuer()) : s.issuer();
             List<Plugins.Verifier> verifiers = new ArrayList<>();
-            s.verify().forEach(v -> verifiers.add(v instanceof Policy.VerifySpec.DocBits d
-                    ? docbits.verifier(d, s.generator().field()) : generators.verifier(v, s.generator().field())));
+            s.verify().forEach(v -> verifiers.add(hooks.verifiers().apply(s.id(), v instanceof Policy.VerifySpec.DocBits d
+                    ? docbits.verifier(d, s.generator().field()) : generators.verifier(v, s.generator().field()))));
             List<Plugins.Target> targets = new ArrayList<>();
             for (Policy.TargetSpec t : s.targets()) {
-                targets.add(t instanceof Policy.TargetSpec.DocBits d
+                targets.add(hooks.targets().apply(s.id(), t instanceof Policy.TargetSpec.DocBits d
                         ? targetFactory.checked(docbits.target(d, s.generator().field(), store), t)
-                        : targetFactory.of(t, s.fields()));
+                        : targetFactory.of(t, s.fields())));
             }
             out.put(s.id(), new SecretBinding(s, generators.generator(s), issuerName.map(issuers::get), verifiers, targets));
         }
@@ -111,7 +163,7 @@ public final class Agent implements AutoCloseable {
     }
 
     public Policy policy() {
-        return policy;
+        return bound.policy();
     }
 
     public VaultClient vault() {
@@ -123,15 +175,16 @@ public final class Agent implements AutoCloseable {
     }
 
     public Map<String, SecretBinding> bindings() {
-        return bindings;
+        return bound.bindings();
     }
 
     /** The binding of a secret, or an error naming the ids that exist. */
     public SecretBinding binding(String id) {
-        SecretBinding b = bindings.get(id);
+        Bound now = bound;
+        SecretBinding b = now.bindings().get(id);
         if (b == null) {
-            throw new IllegalArgumentException("no secret '" + id + "' in " + policy.source() + "; known: "
-                    + String.join(", ", bindings.keySet()));
+            throw new IllegalArgumentException("no secret '" + id + "' in " + now.policy().source() + "; known: "
+                    + String.join(", ", now.bindings().keySet()));
         }
         return b;
     }

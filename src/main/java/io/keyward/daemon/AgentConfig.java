@@ -9,7 +9,13 @@ import java.util.Objects;
 
 /** The agent's own settings: who it is, how it reaches Vault, where it keeps state and audit. */
 public record AgentConfig(Path source, String agentId, VaultSettings vault, SecretPath state, Audit audit, Path policy,
-                          java.time.Duration lease) {
+                          java.time.Duration lease, int threads, java.util.Optional<java.net.InetSocketAddress> metrics) {
+
+    /** Rotations the daemon runs at once. */
+    public static final int DEFAULT_THREADS = 4;
+    /** Where the daemon serves /metrics, /healthz and /readyz unless told otherwise. */
+    public static final java.net.InetSocketAddress DEFAULT_METRICS =
+            java.net.InetSocketAddress.createUnresolved("127.0.0.1", 9464);
 
     public AgentConfig {
         Objects.requireNonNull(source, "source");
@@ -19,13 +25,15 @@ public record AgentConfig(Path source, String agentId, VaultSettings vault, Secr
         Objects.requireNonNull(audit, "audit");
         Objects.requireNonNull(policy, "policy");
         Objects.requireNonNull(lease, "lease");
+        Objects.requireNonNull(metrics, "metrics");
     }
 
     /** Where audit lines go and where the key for their fingerprints lives. */
-    public record Audit(Path file, Path hmacKeyFile) {
+    public record Audit(Path file, Path hmacKeyFile, io.keyward.audit.JsonAuditLog.Rolling rolling) {
         public Audit {
             Objects.requireNonNull(file, "file");
             Objects.requireNonNull(hmacKeyFile, "hmacKeyFile");
+            Objects.requireNonNull(rolling, "rolling");
         }
     }
 

@@ -1,5 +1,6 @@
 package io.keyward.daemon;
 
+import io.keyward.audit.JsonAuditLog;
 import io.keyward.policy.ConfigException;
 import io.keyward.policy.Fields;
 import io.keyward.policy.Problems;
@@ -10,6 +11,7 @@ import io.keyward.rotation.SecretPath;
 import io.keyward.vault.TlsSettings;
 import io.keyward.vault.VaultAuth;
 import io.keyward.vault.VaultSettings;
+import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.file.Path;
@@ -61,21 +63,73 @@ final class AgentConfigReader {
         AgentConfig.Audit audit = top.object("audit").map(a -> {
             Path f = expand(a, "file").orElse(Path.of("/var/log/keyward/audit.jsonl"));
             Path k = expand(a, "hmac_key_file").orElse(Path.of("/var/lib/keyward/audit-hmac.key"));
+            long maxBytes = size(a, "max_size", JsonAuditLog.Rolling.DEFAULT.maxBytes());
+            int keep = a.integer("keep_days", JsonAuditLog.Rolling.DEFAULT.keepDays(), 1, 3650);
             a.finish();
-            return new AgentConfig.Audit(f, k);
+            return new AgentConfig.Audit(f, k, new JsonAuditLog.Rolling(maxBytes, keep));
         }).orElse(new AgentConfig.Audit(Path.of("/var/log/keyward/audit.jsonl"),
-                Path.of("/var/lib/keyward/audit-hmac.key")));
+                Path.of("/var/lib/keyward/audit-hmac.key"), JsonAuditLog.Rolling.DEFAULT));
         Path base = file.toAbsolutePath().getParent();
         Path policy = expand(top, "policy").map(p -> base == null ? p : base.resolve(p)).orElse(
                 base == null ? Path.of("policy.yaml") : base.resolve("policy.yaml"));
-        Duration lease = top.object("rotation").map(r -> {
-            Duration l = r.duration("lease", Duration.ofMinutes(2), Duration.ofSeconds(5), Duration.ofHours(1));
+        Duration[] lease = {Duration.ofMinutes(2)};
+        int[] threads = {AgentConfig.DEFAULT_THREADS};
+        top.object("rotation").ifPresent(r -> {
+            lease[0] = r.duration("lease", lease[0], Duration.ofSeconds(5), Duration.ofHours(1));
+            threads[0] = r.integer("threads", threads[0], 1, 64);
             r.finish();
-            return l;
-        }).orElse(Duration.ofMinutes(2));
+        });
+        Optional<InetSocketAddress> metrics = top.object("metrics").map(m -> {
+            Optional<InetSocketAddress> listen = listen(m);
+            m.finish();
+            return listen;
+        }).orElse(Optional.of(AgentConfig.DEFAULT_METRICS));
         top.finish();
         problems.throwIfAny();
-        return new AgentConfig(file, agentId, vault, state, audit, policy, lease);
+        return new AgentConfig(file, agentId, vault, state, audit, policy, lease[0], threads[0], metrics);
+    }
+
+    /** A size like 100MB or 1GB (KB, MB, GB; at least 1MB). */
+    private static long size(Fields f, String key, long fallback) {
+        Optional<String> text = f.string(key);
+        if (text.isEmpty()) return fallback;
+        Matcher m = Pattern.compile("(?i)\\s*(\\d+)\\s*(KB|MB|GB)\\s*").matcher(text.get());
+        long bytes = -1;
+        if (m.matches()) {
+            long n = Long.parseLong(m.group(1));
+            bytes = n * switch (m.group(2).toUpperCase(java.util.Locale.ROOT)) {
+                case "KB" -> 1024L;
+                case "MB" -> 1024L * 1024;
+                default -> 1024L * 1024 * 1024;
+            };
+        }
+        if (bytes < 1024L * 1024) {
+            f.problems().add(f.markOf(key), f.where() + "." + key + " '" + text.get() + "' is not a size of 1MB or more",
+                    "write it like 100MB or 1GB");
+            return fallback;
+        }
+        return bytes;
+    }
+
+    /** metrics.listen: host:port (an IPv6 host in brackets), or off. */
+    private static Optional<InetSocketAddress> listen(Fields m) {
+        String text = m.string("listen", "127.0.0.1:9464").strip();
+        if (text.equals("off") || text.equals("false")) return Optional.empty();
+        int colon = text.lastIndexOf(':');
+        String host = colon > 0 ? text.substring(0, colon) : "";
+        if (host.startsWith("[") && host.endsWith("]")) host = host.substring(1, host.length() - 1);
+        int port = -1;
+        try {
+            port = colon > 0 ? Integer.parseInt(text.substring(colon + 1)) : -1;
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        if (host.isEmpty() || port < 0 || port > 65535) {
+            m.problems().add(m.markOf("listen"), "metrics.listen '" + text + "' is not host:port",
+                    "write it like 127.0.0.1:9464, or 'off' to serve no metrics");
+            return Optional.empty();
+        }
+        return Optional.of(InetSocketAddress.createUnresolved(host, port));
     }
 
     /** {@code v} is null when the file has no vault section: everything then comes from the environment. */

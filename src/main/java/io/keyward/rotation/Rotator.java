@@ -43,6 +43,7 @@ public final class Rotator {
     private final Settings settings;
     private final Plugins.PhaseListener listener;
     private final Plugins.Notifier notifier;
+    private volatile boolean stopping;
 
     /** Custom metadata keys on the live path: what keyward delivered, refused and announced. */
     static final String DELIVERED = "keyward-delivered";
@@ -71,6 +72,14 @@ public final class Rotator {
         this.settings = settings;
         this.listener = listener;
         this.notifier = notifier;
+    }
+
+    /**
+     * Asks every rotation under way to stop after the phase it is in is journaled (for a clean
+     * shutdown); calls made after this stop before their first step.
+     */
+    public void stop() {
+        stopping = true;
     }
 
     public SecretPath journalPath(String secretId) {
@@ -474,6 +483,10 @@ public final class Rotator {
                         return e.phase() == Phase.RETIRED
                                 ? new Outcome.Completed(b.id(), e.rotationId(), e.liveVersionBefore(), e.newVersion())
                                 : new Outcome.RolledBack(b.id(), e.rotationId(), String.valueOf(e.lastError()));
+                    }
+                    if (stopping) {
+                        return new Outcome.Stopped(b.id(), e.rotationId(), e.phase(),
+                                "keyward is stopping; the journal holds the rotation for the next start");
                     }
                     Optional<Outcome> stop = e.rollback() != null && !e.phase().promoted() ? rollback() : step();
                     if (stop.isPresent()) return stop.get();

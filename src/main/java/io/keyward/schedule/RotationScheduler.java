@@ -53,9 +53,38 @@ public final class RotationScheduler implements AutoCloseable {
     private final Map<String, SecretBinding> bindings = new ConcurrentHashMap<>();
     private final AtomicLong runs = new AtomicLong();
     private final AtomicLong failures = new AtomicLong();
+    private final Observer observer;
+
+    /** What the scheduler tells the daemon (metrics): planned runs, the live value's age, outcomes. */
+    public interface Observer {
+        /** The secret's job runs next at {@code at}. */
+        default void scheduled(String secretId, Instant at) {}
+
+        /** The live value was written at {@code lastRotated} (empty: not yet) and is due at {@code due}. */
+        default void state(String secretId, Optional<Instant> lastRotated, Instant due) {}
+
+        /** A rotation run ended so (after {@code took}). */
+        default void finished(String secretId, Outcome outcome, java.time.Duration took) {}
+
+        /** A watch run ended so. */
+        default void synced(String secretId, Outcome outcome) {}
+
+        /** The secret left the policy. */
+        default void removed(String secretId) {}
+
+        static Observer none() {
+            return new Observer() { };
+        }
+    }
 
     public RotationScheduler(Rotator rotator, Clock clock, DoubleSupplier random, String agentId, int threads)
             throws SchedulerException {
+        this(rotator, clock, random, agentId, threads, Observer.none());
+    }
+
+    public RotationScheduler(Rotator rotator, Clock clock, DoubleSupplier random, String agentId, int threads,
+                             Observer observer) throws SchedulerException {
+        this.observer = observer;
         this.rotator = rotator;
         this.clock = clock;
         this.random = random;
@@ -77,6 +106,21 @@ public final class RotationScheduler implements AutoCloseable {
         quartz.start();
     }
 
+    /**
+     * Starts without reading any state first: each secret's first run (which reads its state,
+     * rotates it if due and plans the next) is spread at random over {@code spread}, so that a large
+     * policy neither delays the start nor sends every read to Vault at once.
+     */
+    public synchronized void start(Map<String, SecretBinding> initial, java.time.Duration spread) throws SchedulerException {
+        bindings.putAll(initial);
+        for (SecretBinding b : initial.values()) {
+            schedule(b.id(), clock.instant().plusMillis((long) (spread.toMillis() * random.getAsDouble())));
+            watch(b);
+        }
+        LOG.info("scheduled {} secret{}; first runs within {}", initial.size(), initial.size() == 1 ? "" : "s", spread);
+        quartz.start();
+    }
+
     /** Replaces the set of secrets: new ones are scheduled, removed ones unscheduled, all recomputed. */
     public synchronized void reschedule(Map<String, SecretBinding> next) throws SchedulerException {
         Set<String> gone = new HashSet<>(bindings.keySet());
@@ -84,6 +128,7 @@ public final class RotationScheduler implements AutoCloseable {
         for (String id : gone) {
             quartz.deleteJob(JobKey.jobKey(id, GROUP));
             bindings.remove(id);
+            observer.removed(id);
         }
         bindings.putAll(next);
         for (SecretBinding b : next.values()) {
@@ -119,7 +164,9 @@ public final class RotationScheduler implements AutoCloseable {
 
     private Instant firstRun(SecretBinding b) {
         try {
-            return NextRun.after(b, rotator.journal(b.id()).map(Rotator.Journaled::entry), rotator.lastRotated(b),
+            Optional<Instant> last = rotator.lastRotated(b);
+            observer.state(b.id(), last, last.map(t -> b.policy().schedule().due(t)).orElse(clock.instant()));
+            return NextRun.after(b, rotator.journal(b.id()).map(Rotator.Journaled::entry), last,
                     clock.instant(), random.getAsDouble(), agentId);
         } catch (StoreException e) {
             LOG.warn("cannot read the state of {} yet ({}); trying it now", b.id(), e.getMessage());
@@ -133,8 +180,10 @@ public final class RotationScheduler implements AutoCloseable {
         if (b == null) return;
         runs.incrementAndGet();
         Instant next;
+        Instant started = clock.instant();
         try {
             Outcome o = rotator.rotate(b, false, false, "schedule");
+            observer.finished(secretId, o, java.time.Duration.between(started, clock.instant()));
             if (o.failed()) {
                 failures.incrementAndGet();
                 LOG.warn("{}", o.describe());
@@ -182,6 +231,7 @@ public final class RotationScheduler implements AutoCloseable {
         if (b == null) return;
         try {
             Outcome o = rotator.sync(b);
+            observer.synced(secretId, o);
             if (o.failed()) {
                 failures.incrementAndGet();
                 LOG.warn("{}", o.describe());
@@ -195,6 +245,7 @@ public final class RotationScheduler implements AutoCloseable {
     }
 
     private void schedule(String secretId, Instant at) throws SchedulerException {
+        observer.scheduled(secretId, at);
         JobKey key = JobKey.jobKey(secretId, GROUP);
         Trigger trigger = TriggerBuilder.newTrigger().withIdentity(secretId, GROUP).forJob(key).usingJobData(ACTION, ROTATE)
                 .startAt(Date.from(at.equals(Instant.MAX) ? clock.instant().plusSeconds(365L * 86400) : at))

@@ -328,6 +328,22 @@ public final class VaultClient implements SecretStore, AutoCloseable {
         return token();
     }
 
+    /**
+     * Whether Vault answers its health endpoint (unsealed, active or standby): empty when it does,
+     * else why not. Not audited: it reads no secret. Used by the readiness probe.
+     */
+    public Optional<String> reachable() {
+        try {
+            Transport.Reply r = transport.get(transport.driver(keeper.current().token()), "health", "sys/health");
+            return r.status() == 200 || r.status() == 429 || r.status() == 473 ? Optional.empty()
+                    : Optional.of("Vault at " + settings.address() + " answers health checks with " + r.status());
+        } catch (VaultAccessException e) {
+            return Optional.of("Vault unreachable: " + e.getMessage());
+        } catch (RuntimeException e) {
+            return Optional.of("Vault unreachable: " + e.getClass().getSimpleName());
+        }
+    }
+
     @Override
     public void close() {
         keeper.close();

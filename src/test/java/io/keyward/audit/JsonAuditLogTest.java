@@ -36,7 +36,8 @@ final class JsonAuditLogTest {
         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(file))).isEqualTo("rw-r-----");
         assertThat(lines.get(0)).isEqualTo("{\"time\":\"2026-03-01T10:00:00Z\",\"event\":\"vault.read\",\"agent\":\"agent-7\","
                 + "\"path\":\"secret/app\",\"version\":4,\"outcome\":\"ok\",\"duration_ms\":12,"
-                + "\"fingerprint\":\"hmac-sha256:abc\",\"accessor\":\"acc-1\"}");
+                + "\"fingerprint\":\"hmac-sha256:abc\",\"accessor\":\"acc-1\",\"seq\":1,\"prev_hash\":\""
+                + AuditChain.GENESIS + "\"}");
         JsonNode second = JSON.readTree(lines.get(1));
         assertThat(second.path("outcome").asString()).isEqualTo("conflict");
         assertThat(second.has("version")).isFalse();

@@ -36,6 +36,19 @@ final class AgentConfigTest {
         assertThat(c.vault().requestTimeout()).isEqualTo(Duration.ofSeconds(30));
         assertThat(c.state().toString()).isEqualTo("secret/keyward");
         assertThat(c.audit().file()).isEqualTo(Path.of("/var/log/keyward/audit.jsonl"));
+        assertThat(c.threads()).isEqualTo(4);
+        assertThat(c.metrics()).hasValueSatisfying(a -> assertThat(a.getHostString() + ":" + a.getPort())
+                .isEqualTo("127.0.0.1:9464"));
+    }
+
+    @Test
+    void metricsListener_isOnByDefault_andOffWhenSaidSo(@TempDir Path dir) throws Exception {
+        Path on = Files.writeString(dir.resolve("on.yaml"), "agent:\n  id: a1\n");
+        assertThat(AgentConfig.load(on, Map.of("VAULT_TOKEN", "t"), "h").metrics()).contains(AgentConfig.DEFAULT_METRICS);
+        Path off = Files.writeString(dir.resolve("off.yaml"), "metrics:\n  listen: off\n");
+        assertThat(AgentConfig.load(off, Map.of("VAULT_TOKEN", "t"), "h").metrics()).isEmpty();
+        Path v6 = Files.writeString(dir.resolve("v6.yaml"), "metrics:\n  listen: \"[::1]:9500\"\n");
+        assertThat(AgentConfig.load(v6, Map.of("VAULT_TOKEN", "t"), "h").metrics().orElseThrow().getHostString()).isEqualTo("::1");
     }
 
     @Test
@@ -109,7 +122,9 @@ final class AgentConfigTest {
                 Arguments.of("bad-state-path.yaml", "6:3", "bad segment '..'"),
                 Arguments.of("bad-kubernetes-no-role.yaml", "4:5", "vault.auth.role is missing"),
                 Arguments.of("bad-not-a-mapping.yaml", "1:8", "config.vault must be a mapping of keys, not a text"),
-                Arguments.of("bad-skip-verify-not-boolean.yaml", "6:18", "skip_verify must be true or false"));
+                Arguments.of("bad-skip-verify-not-boolean.yaml", "6:18", "skip_verify must be true or false"),
+                Arguments.of("bad-metrics-listen.yaml", "6:11", "metrics.listen 'localhost' is not host:port"),
+                Arguments.of("bad-threads.yaml", "6:12", "threads is 0, outside 1..64"));
     }
 
     @ParameterizedTest(name = "{0}")

@@ -1,0 +1,357 @@
+package io.keyward.daemon;
+
+import io.keyward.metrics.HealthServer;
+import io.keyward.metrics.Metrics;
+import io.keyward.policy.ConfigException;
+import io.keyward.policy.Policy;
+import io.keyward.rotation.Outcome;
+import io.keyward.rotation.Plugins;
+import io.keyward.rotation.SecretBinding;
+import io.keyward.schedule.RotationScheduler;
+import io.keyward.vault.VaultClient;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.quartz.SchedulerException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * keyward as a service. Start order: policy, Vault login, recovery of every rotation left in
+ * flight, schedule, metrics listener, then READY=1 to systemd. SIGHUP reloads the policy (an
+ * invalid one is rejected and the last good one stays); SIGTERM and SIGINT stop it: no new step
+ * starts, the step in progress finishes and is journaled, then the process exits.
+ */
+public final class Daemon implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Daemon.class);
+    /** Longest a readiness answer about Vault is reused, so probes do not hammer it. */
+    private static final Duration VAULT_CHECK_EVERY = Duration.ofSeconds(5);
+
+    private final AgentConfig config;
+    private final Path policyFile;
+    private final Clock clock;
+    private final SystemdNotify systemd;
+    private final Metrics metrics;
+    private final Agent agent;
+    private final RotationScheduler scheduler;
+    private final Map<String, String> env;
+    private volatile Optional<HealthServer> http = Optional.empty();
+    private final ScheduledExecutorService timers;
+    private final ExecutorService reloads;
+    private final CountDownLatch stopped = new CountDownLatch(1);
+    private final AtomicInteger recovered = new AtomicInteger();
+    private volatile Instant policySince;
+    private volatile String lastReloadProblem;
+    private volatile VaultCheck vaultCheck = new VaultCheck(Instant.EPOCH, Optional.empty());
+    private boolean closed;
+
+    private record VaultCheck(Instant at, Optional<String> problem) {}
+
+    private Daemon(AgentConfig config, Path policyFile, Map<String, String> env, Clock clock, SystemdNotify systemd,
+                   Metrics metrics, Agent agent, RotationScheduler scheduler) {
+        this.env = env;
+        this.config = config;
+        this.policyFile = policyFile;
+        this.clock = clock;
+        this.systemd = systemd;
+        this.metrics = metrics;
+        this.agent = agent;
+        this.scheduler = scheduler;
+        this.timers = Executors.newSingleThreadScheduledExecutor(r -> thread(r, "keyward-watchdog"));
+        this.reloads = Executors.newSingleThreadExecutor(r -> thread(r, "keyward-reload"));
+        this.policySince = clock.instant();
+    }
+
+    /**
+     * Starts the service and returns when it is READY. {@code extra} is an additional phase
+     * listener (the crash tests' pause hook).
+     */
+    public static Daemon start(AgentConfig config, Path policyFile, Map<String, String> env, Clock clock,
+                               Plugins.PhaseListener extra) throws IOException, ConfigException {
+        SystemdNotify systemd = SystemdNotify.from(env);
+        systemd.send(SystemdNotify.status("loading the policy"));
+        Policy policy = Policy.load(policyFile);
+        Metrics metrics = new Metrics(clock);
+        Plugins.PhaseListener phases = metrics.phases();
+        Agent.Hooks hooks = new Agent.Hooks((s, r, p) -> {
+            phases.entered(s, r, p);
+            extra.entered(s, r, p);
+        }, metrics::audit, metrics::target, metrics::verifier, metrics.notices());
+        systemd.send(SystemdNotify.status("logging in to Vault at " + config.vault().address()));
+        Agent agent = Agent.start(config, policy, clock, hooks, env);
+        VaultClient vault = agent.vault();
+        metrics.tokenTtl(() -> vault.token().expiresAt());
+        metrics.policyLoaded(true);
+        RotationScheduler scheduler = null;
+        Daemon daemon = null;
+        try {
+            scheduler = new RotationScheduler(agent.rotator(), clock, () -> ThreadLocalRandom.current().nextDouble(),
+                    config.agentId(), config.threads(), observer(metrics));
+            daemon = new Daemon(config, policyFile, env, clock, systemd, metrics, agent, scheduler);
+            systemd.send(SystemdNotify.status("recovering rotations left in flight"));
+            daemon.recover(agent.bindings());
+            Map<String, SecretBinding> bindings = agent.bindings();
+            scheduler.start(bindings, firstRunsSpread(bindings.size()));
+            if (config.metrics().isPresent()) {
+                InetSocketAddress at = config.metrics().get();
+                daemon.http = Optional.of(HealthServer.start(new InetSocketAddress(at.getHostString(), at.getPort()),
+                        metrics, daemon::notReady));
+            }
+            daemon.ready();
+            return daemon;
+        } catch (IOException | SchedulerException | RuntimeException e) {
+            if (daemon != null) daemon.http.ifPresent(HealthServer::close);
+            if (scheduler != null) {
+                try {
+                    scheduler.close();
+                } catch (SchedulerException ignored) {
+                    // already failing
+                }
+            }
+            agent.close();
+            systemd.close();
+            if (e instanceof IOException io) throw io;
+            if (e instanceof RuntimeException r) throw r;
+            throw new IOException("cannot start the scheduler: " + e.getMessage(), e);
+        }
+    }
+
+    /** Spreads the first runs of a large policy (5 ms per secret, at most a minute). */
+    static Duration firstRunsSpread(int secrets) {
+        return Duration.ofMillis(Math.min(60_000L, 5L * secrets));
+    }
+
+    /**
+     * Finishes or rolls back every rotation left in flight (by this agent, or by one whose lease
+     * ran out), reading the journals in parallel. A rotation waiting for its grace period stays
+     * waiting; the schedule picks it up when the wait ends.
+     */
+    private void recover(Map<String, SecretBinding> bindings) throws IOException {
+        ExecutorService pool = Executors.newFixedThreadPool(Math.max(4, config.threads() * 2), r -> thread(r, "keyward-recover"));
+        try {
+            List<Future<Outcome>> all = new ArrayList<>();
+            for (SecretBinding b : bindings.values()) all.add(pool.submit(() -> agent.rotator().resume(b)));
+            int count = 0;
+            for (Future<Outcome> f : all) {
+                Outcome o = f.get();
+                if (o instanceof Outcome.Skipped s && s.reason().equals("no rotation in flight")) continue;
+                count++;
+                if (o.failed()) LOG.warn("recovery: {}", o.describe());
+                else LOG.info("recovery: {}", o.describe());
+            }
+            recovered.set(count);
+            if (count > 0) LOG.info("recovered {} rotation{} left in flight", count, count == 1 ? "" : "s");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while recovering rotations in flight", e);
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new IOException("recovery failed: " + e.getCause(), e.getCause());
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    private void ready() {
+        Map<String, SecretBinding> b = agent.bindings();
+        systemd.send("READY=1", SystemdNotify.status(summary()));
+        LOG.info("keyward {} ready: {} secrets from {}, agent {}", version(), b.size(), policyFile, config.agentId());
+        watchdog(env);
+        installSignals();
+    }
+
+    /** WATCHDOG=1 at half of WatchdogSec, only while the scheduler runs. */
+    void watchdog(Map<String, String> env) {
+        String usec = env.get("WATCHDOG_USEC");
+        String pid = env.get("WATCHDOG_PID");
+        if (usec == null || usec.isBlank()) return;
+        if (pid != null && !pid.isBlank() && !pid.equals(String.valueOf(ProcessHandle.current().pid()))) return;
+        long every;
+        try {
+            every = Math.max(1, Long.parseLong(usec.strip()) / 2);
+        } catch (NumberFormatException e) {
+            LOG.warn("WATCHDOG_USEC '{}' is not a number; not sending watchdog pings", usec);
+            return;
+        }
+        timers.scheduleAtFixedRate(() -> {
+            if (schedulerRunning()) systemd.send("WATCHDOG=1");
+            else LOG.warn("scheduler not running: withholding the watchdog ping");
+        }, 0, every, TimeUnit.MICROSECONDS);
+    }
+
+    private void installSignals() {
+        signal("HUP", () -> reloads.submit(this::reload));
+        signal("TERM", stopped::countDown);
+        signal("INT", stopped::countDown);
+    }
+
+    private static void signal(String name, Runnable action) {
+        try {
+            sun.misc.SignalHandler before = sun.misc.Signal.handle(new sun.misc.Signal(name), s -> action.run());
+            if (before == sun.misc.SignalHandler.SIG_IGN) {
+                LOG.warn("SIG{} was ignored by the process that started keyward, so keyward cannot act on it", name);
+            }
+        } catch (IllegalArgumentException e) {
+            LOG.warn("cannot handle SIG{} here: {}", name, e.getMessage());
+        }
+    }
+
+    /** Reads the policy file again; a valid policy replaces the one in force, an invalid one is refused. */
+    public synchronized boolean reload() {
+        systemd.send("RELOADING=1", "MONOTONIC_USEC=" + System.nanoTime() / 1000, SystemdNotify.status("reloading the policy"));
+        boolean ok;
+        try {
+            Policy next = Policy.load(policyFile);
+            Map<String, SecretBinding> bindings = agent.reload(next);
+            scheduler.reschedule(bindings);
+            metrics.policyLoaded(false);
+            policySince = clock.instant();
+            lastReloadProblem = null;
+            LOG.info("policy reloaded from {}: {} secrets", policyFile, bindings.size());
+            ok = true;
+        } catch (ConfigException e) {
+            metrics.policyRejected();
+            lastReloadProblem = "policy reload rejected at " + clock.instant();
+            LOG.error("policy reload rejected; the policy loaded at {} stays in force:\n{}", policySince, e.getMessage());
+            ok = false;
+        } catch (SchedulerException | RuntimeException e) {
+            metrics.policyRejected();
+            lastReloadProblem = "policy reload failed at " + clock.instant();
+            LOG.error("policy reload failed; the policy loaded at {} stays in force", policySince, e);
+            ok = false;
+        }
+        systemd.send("READY=1", SystemdNotify.status(summary()));
+        return ok;
+    }
+
+    /** Blocks until SIGTERM or SIGINT (or {@link #stop()}). */
+    public void awaitStop() throws InterruptedException {
+        stopped.await();
+    }
+
+    public void stop() {
+        stopped.countDown();
+    }
+
+    /** Why the agent is not ready (empty when it is): Vault, its token, the policy, the scheduler. */
+    public List<String> notReady() {
+        List<String> reasons = new ArrayList<>();
+        VaultCheck check = vaultCheck;
+        Instant now = clock.instant();
+        if (Duration.between(check.at(), now).compareTo(VAULT_CHECK_EVERY) >= 0) {
+            check = new VaultCheck(now, agent.vault().reachable());
+            vaultCheck = check;
+        }
+        check.problem().ifPresent(reasons::add);
+        agent.vault().token().expiresAt().filter(t -> !t.isAfter(now))
+                .ifPresent(t -> reasons.add("Vault token expired at " + t));
+        if (agent.bindings() == null) reasons.add("no policy loaded");
+        if (!schedulerRunning()) reasons.add("scheduler not running");
+        return reasons;
+    }
+
+    private boolean schedulerRunning() {
+        try {
+            return scheduler.running();
+        } catch (SchedulerException e) {
+            return false;
+        }
+    }
+
+    /** The one-line STATUS= text. */
+    String summary() {
+        int secrets = agent.bindings().size();
+        String s = secrets + " secret" + (secrets == 1 ? "" : "s") + ", " + scheduler.runs() + " runs, "
+                + scheduler.failures() + " failed";
+        if (recovered.get() > 0) s += ", " + recovered.get() + " recovered";
+        return lastReloadProblem == null ? s : s + "; " + lastReloadProblem;
+    }
+
+    public Agent agent() {
+        return agent;
+    }
+
+    public Metrics metrics() {
+        return metrics;
+    }
+
+    public Optional<Integer> metricsPort() {
+        return http.map(HealthServer::port);
+    }
+
+    /** Stops taking new steps, waits for the one in progress, then closes everything. */
+    @Override
+    public synchronized void close() {
+        if (closed) return;
+        closed = true;
+        systemd.send("STOPPING=1", SystemdNotify.status("stopping: finishing the step in progress"));
+        LOG.info("stopping: finishing the step in progress");
+        agent.rotator().stop();
+        timers.shutdownNow();
+        reloads.shutdownNow();
+        try {
+            scheduler.close();
+        } catch (SchedulerException e) {
+            LOG.warn("scheduler did not stop cleanly: {}", e.getMessage());
+        }
+        http.ifPresent(HealthServer::close);
+        agent.close();
+        LOG.info("stopped");
+        systemd.close();
+    }
+
+    private static RotationScheduler.Observer observer(Metrics m) {
+        return new RotationScheduler.Observer() {
+            @Override
+            public void scheduled(String secretId, Instant at) {
+                m.scheduled(secretId, at);
+            }
+
+            @Override
+            public void state(String secretId, Optional<Instant> lastRotated, Instant due) {
+                m.state(secretId, lastRotated, due);
+            }
+
+            @Override
+            public void finished(String secretId, Outcome outcome, Duration took) {
+                m.finished(secretId, outcome, took);
+            }
+
+            @Override
+            public void synced(String secretId, Outcome outcome) {
+                m.synced(secretId, outcome);
+            }
+
+            @Override
+            public void removed(String secretId) {
+                m.removed(secretId);
+            }
+        };
+    }
+
+    private static Thread thread(Runnable r, String name) {
+        Thread t = new Thread(r, name);
+        t.setDaemon(true);
+        return t;
+    }
+
+    private static String version() {
+        Package p = Daemon.class.getPackage();
+        return p.getImplementationVersion() == null ? "(development build)" : p.getImplementationVersion();
+    }
+}

@@ -1,0 +1,272 @@
+package io.keyward.metrics;
+
+import io.keyward.rotation.AuditEvent;
+import io.keyward.rotation.AuditLog;
+import io.keyward.rotation.Outcome;
+import io.keyward.rotation.Phase;
+import io.keyward.rotation.Plugins;
+import io.keyward.rotation.SecretData;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
+
+/**
+ * keyward's meters, named by Prometheus conventions (base units, {@code _total} counters,
+ * {@code _seconds}, {@code _timestamp_seconds}). Labels name secrets, targets, phases and
+ * outcomes, never a value. Fed by the hooks the daemon wires in: the audit tee, the phase
+ * listener, target and verifier wrappers, notices, and the scheduler's observations.
+ */
+public final class Metrics {
+
+    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final Clock clock;
+    private final Map<String, SecretGauges> secrets = new ConcurrentHashMap<>();
+    private final Map<String, PhaseMark> phases = new ConcurrentHashMap<>();
+    private final Map<String, Boolean> inFlight = new ConcurrentHashMap<>();
+    private final AtomicLong lastSync = new AtomicLong();
+    private final AtomicLong policyLoaded = new AtomicLong();
+    private final Counter reloadFailures;
+    private final Counter reloads;
+
+    private record PhaseMark(Phase phase, Instant at) {}
+
+    /** Per-secret values the gauges read; NaN until known. */
+    private static final class SecretGauges {
+        volatile double lastRotated = Double.NaN;
+        volatile double due = Double.NaN;
+        volatile double nextRun = Double.NaN;
+        volatile double revocableSince = Double.NaN;
+        final java.util.List<Meter> meters = new java.util.ArrayList<>();
+    }
+
+    public Metrics(Clock clock) {
+        this.clock = clock;
+        reloadFailures = Counter.builder("keyward.policy.reload.failures")
+                .description("Policy reloads rejected because the new policy was invalid").register(registry);
+        reloads = Counter.builder("keyward.policy.reloads")
+                .description("Policy reloads that took effect").register(registry);
+        Gauge.builder("keyward.rotations.in.flight", inFlight, Map::size)
+                .description("Rotations started and not yet retired or rolled back").register(registry);
+        Gauge.builder("keyward.last.sync.success.timestamp", lastSync, a -> a.get() == 0 ? Double.NaN : a.get() / 1000.0)
+                .description("When a watch run last ended without a failure").baseUnit("seconds").register(registry);
+        Gauge.builder("keyward.policy.loaded.timestamp", policyLoaded, a -> a.get() / 1000.0)
+                .description("When the policy in force was loaded").baseUnit("seconds").register(registry);
+        Gauge.builder("keyward.secrets", secrets, Map::size).description("Secrets in the policy in force").register(registry);
+        // Series that exist from the start, so that rates and alerts see a zero rather than nothing.
+        for (String o : List.of("completed", "waiting", "rolled_back", "awaiting_person", "stopped", "skipped")) {
+            rotations(o);
+            syncs(o);
+        }
+        for (String kind : List.of("due", "failed", "degraded", "revocable", "emergency", "rejected")) notices(kind);
+    }
+
+    private Counter rotations(String outcome) {
+        return Counter.builder("keyward.rotations").description("Rotation runs by outcome").tag("outcome", outcome)
+                .register(registry);
+    }
+
+    private Counter syncs(String outcome) {
+        return Counter.builder("keyward.syncs").description("Watch runs by outcome").tag("outcome", outcome)
+                .register(registry);
+    }
+
+    private Counter notices(String kind) {
+        return Counter.builder("keyward.notices").description("Announcements by kind").tag("kind", kind).register(registry);
+    }
+
+    /** Prometheus text exposition. */
+    public String scrape() {
+        return registry.scrape();
+    }
+
+    PrometheusMeterRegistry registry() {
+        return registry;
+    }
+
+    /** The token's remaining time to live, read at each scrape; -1 for a token that never expires. */
+    public void tokenTtl(Supplier<Optional<Instant>> expiresAt) {
+        Gauge.builder("keyward.vault.token.ttl", () -> expiresAt.get()
+                        .map(t -> Math.max(0, Duration.between(clock.instant(), t).toMillis()) / 1000.0).orElse(-1.0))
+                .description("Seconds until the Vault token expires (-1: never)").baseUnit("seconds").register(registry);
+    }
+
+    // ---- policy
+
+    public void policyLoaded(boolean initial) {
+        policyLoaded.set(clock.millis());
+        if (!initial) reloads.increment();
+    }
+
+    public void policyRejected() {
+        reloadFailures.increment();
+    }
+
+    // ---- audit tee: Vault latency by operation
+
+    /** An audit log that also times every Vault call it records. */
+    public AuditLog audit(AuditLog inner) {
+        return event -> {
+            inner.record(event);
+            if (event.event().startsWith("vault.") && event.duration() != null) {
+                Timer.builder("keyward.vault.request.duration").description("Vault requests by operation and outcome")
+                        .tags("operation", event.event().substring("vault.".length()), "outcome", event.outcome().word())
+                        .register(registry).record(event.duration());
+            }
+        };
+    }
+
+    // ---- phases
+
+    /** Times each phase from its start to the start of the next, and tracks rotations in flight. */
+    public Plugins.PhaseListener phases() {
+        return (secretId, rotationId, phase) -> {
+            Instant now = clock.instant();
+            PhaseMark before = phases.put(rotationId, new PhaseMark(phase, now));
+            if (before != null) {
+                Timer.builder("keyward.rotation.phase.duration").description("Time spent in each rotation phase")
+                        .tag("phase", before.phase().word()).register(registry).record(Duration.between(before.at(), now));
+            }
+            if (phase.terminal()) {
+                phases.remove(rotationId);
+                inFlight.remove(secretId);
+            } else {
+                inFlight.put(secretId, Boolean.TRUE);
+            }
+        };
+    }
+
+    // ---- targets and verifiers
+
+    public Plugins.Target target(String secretId, Plugins.Target inner) {
+        Tags tags = Tags.of("secret", secretId, "target", inner.id());
+        Counter ok = Counter.builder("keyward.deliveries").description("Deliveries to targets by result")
+                .tags(tags).tag("result", "ok").register(registry);
+        Counter failed = Counter.builder("keyward.deliveries").description("Deliveries to targets by result")
+                .tags(tags).tag("result", "failed").register(registry);
+        return new Plugins.Target() {
+            @Override
+            public String id() {
+                return inner.id();
+            }
+
+            @Override
+            public void deliver(String secret, int version, SecretData value) throws IOException {
+                try {
+                    inner.deliver(secret, version, value);
+                    ok.increment();
+                } catch (IOException | RuntimeException e) {
+                    failed.increment();
+                    throw e;
+                }
+            }
+
+            @Override
+            public boolean rollsBack() {
+                return inner.rollsBack();
+            }
+
+            @Override
+            public void restore(String secret, int version, SecretData value) throws IOException {
+                inner.restore(secret, version, value);
+            }
+        };
+    }
+
+    public Plugins.Verifier verifier(String secretId, Plugins.Verifier inner) {
+        Counter failures = Counter.builder("keyward.verify.failures")
+                .description("New values a verifier refused or could not check").tag("secret", secretId).register(registry);
+        return (secret, value) -> {
+            try {
+                inner.verify(secret, value);
+            } catch (IOException | RuntimeException e) {
+                failures.increment();
+                throw e;
+            }
+        };
+    }
+
+    // ---- notices
+
+    public Plugins.Notifier notices() {
+        return n -> {
+            notices(n.kind()).increment();
+            if ("revocable".equals(n.kind())) gauges(n.secretId()).revocableSince = clock.millis() / 1000.0;
+        };
+    }
+
+    // ---- scheduler observations
+
+    public void scheduled(String secretId, Instant at) {
+        gauges(secretId).nextRun = at.toEpochMilli() / 1000.0;
+    }
+
+    public void state(String secretId, Optional<Instant> lastRotated, Instant due) {
+        SecretGauges g = gauges(secretId);
+        g.lastRotated = lastRotated.map(t -> t.toEpochMilli() / 1000.0).orElse(Double.NaN);
+        g.due = due.toEpochMilli() / 1000.0;
+    }
+
+    public void finished(String secretId, Outcome outcome, Duration took) {
+        rotations(outcomeWord(outcome)).increment();
+        if (outcome instanceof Outcome.Completed || outcome instanceof Outcome.RolledBack
+                || outcome instanceof Outcome.Skipped s && s.reason().startsWith("not due")) {
+            inFlight.remove(secretId);
+            gauges(secretId).revocableSince = Double.NaN;
+        } else if (outcome instanceof Outcome.Waiting || outcome instanceof Outcome.Stopped st && !"-".equals(st.rotationId())) {
+            inFlight.put(secretId, Boolean.TRUE);
+        }
+    }
+
+    public void synced(String secretId, Outcome outcome) {
+        if (!outcome.failed()) lastSync.set(clock.millis());
+        syncs(outcomeWord(outcome)).increment();
+    }
+
+    public void removed(String secretId) {
+        SecretGauges g = secrets.remove(secretId);
+        if (g != null) g.meters.forEach(registry::remove);
+        inFlight.remove(secretId);
+    }
+
+    static String outcomeWord(Outcome o) {
+        if (o instanceof Outcome.Completed) return "completed";
+        if (o instanceof Outcome.Waiting) return "waiting";
+        if (o instanceof Outcome.RolledBack) return "rolled_back";
+        if (o instanceof Outcome.AwaitingPerson) return "awaiting_person";
+        if (o instanceof Outcome.Stopped) return "stopped";
+        return "skipped";
+    }
+
+    private SecretGauges gauges(String secretId) {
+        return secrets.computeIfAbsent(secretId, id -> {
+            SecretGauges g = new SecretGauges();
+            Tags tags = Tags.of("secret", id);
+            g.meters.add(Gauge.builder("keyward.secret.age", g, x -> Double.isNaN(x.lastRotated) ? Double.NaN
+                            : clock.millis() / 1000.0 - x.lastRotated)
+                    .description("Seconds since the live value was written").baseUnit("seconds").tags(tags).register(registry));
+            g.meters.add(Gauge.builder("keyward.secret.due.timestamp", g, x -> x.due)
+                    .description("When the secret is due for rotation by its schedule").baseUnit("seconds").tags(tags)
+                    .register(registry));
+            g.meters.add(Gauge.builder("keyward.secret.next.run.timestamp", g, x -> x.nextRun)
+                    .description("When keyward next looks at the secret").baseUnit("seconds").tags(tags).register(registry));
+            g.meters.add(Gauge.builder("keyward.revocable.since.timestamp", g, x -> x.revocableSince)
+                    .description("Since when the old key may be revoked by a person (manual keys); NaN when none")
+                    .baseUnit("seconds").tags(tags).register(registry));
+            return g;
+        });
+    }
+}
