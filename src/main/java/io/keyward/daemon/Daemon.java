@@ -139,18 +139,36 @@ public final class Daemon implements AutoCloseable {
 
     /**
      * Finishes or rolls back every rotation left in flight (by this agent, or by one whose lease
-     * ran out), reading the journals in parallel. A rotation waiting for its grace period stays
-     * waiting; the schedule picks it up when the wait ends.
+     * ran out): those with an in-flight marker, found with one LIST, their journals read in
+     * parallel. A rotation waiting for its grace period stays waiting; the schedule picks it up
+     * when the wait ends. (A journal left active by a keyward without markers is resumed by the
+     * secret's first scheduled run.)
      */
     private void recover(Map<String, SecretBinding> bindings) throws IOException {
+        List<String> marked;
+        try {
+            marked = agent.rotator().inFlight();
+        } catch (io.keyward.rotation.StoreException e) {
+            throw new IOException("cannot list the rotations in flight: " + e.getMessage(), e);
+        }
         ExecutorService pool = Executors.newFixedThreadPool(Math.max(4, config.threads() * 2), r -> thread(r, "keyward-recover"));
         try {
             List<Future<Outcome>> all = new ArrayList<>();
-            for (SecretBinding b : bindings.values()) all.add(pool.submit(() -> agent.rotator().resume(b)));
+            for (String id : marked) {
+                SecretBinding b = bindings.get(id);
+                if (b == null) {
+                    LOG.warn("a rotation of {} is in flight, but the policy no longer has that secret; it stays as it is", id);
+                    continue;
+                }
+                all.add(pool.submit(() -> agent.rotator().resume(b)));
+            }
             int count = 0;
             for (Future<Outcome> f : all) {
                 Outcome o = f.get();
-                if (o instanceof Outcome.Skipped s && s.reason().equals("no rotation in flight")) continue;
+                if (o instanceof Outcome.Skipped s && s.reason().equals("no rotation in flight")) {
+                    agent.rotator().forgetInFlight(o.secretId());
+                    continue;
+                }
                 count++;
                 if (o.failed()) LOG.warn("recovery: {}", o.describe());
                 else LOG.info("recovery: {}", o.describe());

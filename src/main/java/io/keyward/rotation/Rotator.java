@@ -90,6 +90,29 @@ public final class Rotator {
         return settings.state().child("pending").child(secretId);
     }
 
+    /**
+     * The marker of a rotation in flight: written before the claim, deleted once the rotation has
+     * ended, so that a starting agent finds what to recover with one LIST instead of reading
+     * every journal.
+     */
+    public SecretPath inFlightPath(String secretId) {
+        return settings.state().child("inflight").child(secretId);
+    }
+
+    /** Secrets with a rotation marked in flight (some may have ended since; {@link #resume} tells). */
+    public List<String> inFlight() throws StoreException {
+        return store.list(settings.state().child("inflight")).stream().filter(k -> !k.endsWith("/")).toList();
+    }
+
+    /** Drops the in-flight marker of a secret whose journal shows nothing in flight. */
+    public void forgetInFlight(String secretId) {
+        try {
+            store.deleteAll(inFlightPath(secretId));
+        } catch (StoreException e) {
+            // a stale marker only costs one journal read at the next start
+        }
+    }
+
     /** The secret's journal, if it has one. */
     public Optional<Journaled> journal(String secretId) throws StoreException {
         Optional<VersionedSecret> v = store.read(journalPath(secretId));
@@ -320,6 +343,7 @@ public final class Rotator {
             store.deleteAll(pendingPath(id));
             store.write(journalPath(id), done.owned(settings.agentId(), now, now).toData(),
                     OptionalInt.of(current.get().version()));
+            forgetInFlight(id);
             record(done, "rotation.revoke_confirmed", AuditEvent.Outcome.OK,
                     "old version " + e.liveVersionBefore() + " revoked by hand");
             listener.entered(id, e.rotationId(), Phase.RETIRED);
@@ -405,6 +429,7 @@ public final class Rotator {
                 now.plus(settings.lease()), trigger, emergency, before,
                 current.map(c -> c.entry().history()).orElse(List.of()));
         if (external) start = start.promotedAs(live);
+        store.write(inFlightPath(id), SecretData.of("rotation", start.rotationId()), OptionalInt.empty());
         int version;
         try {
             version = store.write(journalPath(id), start.toData(),
@@ -854,6 +879,7 @@ public final class Rotator {
         private void advance(JournalEntry next) throws StoreException {
             Instant now = clock.instant();
             save(next.owned(settings.agentId(), next.phase().terminal() ? now : now.plus(settings.lease()), now));
+            if (next.phase().terminal()) forgetInFlight(b.id());
             record(e, "rotation." + e.phase().word(), e.phase() == Phase.ROLLED_BACK ? AuditEvent.Outcome.FAILED
                     : AuditEvent.Outcome.OK, e.phase() == Phase.ROLLED_BACK ? e.rollback() : null);
             listener.entered(b.id(), e.rotationId(), e.phase());

@@ -2,15 +2,12 @@ package io.keyward.daemon;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.keyward.cli.Cli;
 import io.keyward.testing.Leaks;
 import io.keyward.testing.TestDirs;
 import io.keyward.testing.TestPorts;
 import io.keyward.testing.TestVault;
 import io.keyward.testing.VaultExtension;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.net.DatagramPacket;
 import java.net.SocketTimeoutException;
 import java.net.URI;
@@ -22,7 +19,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -140,15 +136,23 @@ final class DaemonProcessTest {
         assertThat(journalPhase("slow")).isEqualTo("verified");
         assertThat(work.resolve("targets/slow")).doesNotExist();
 
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        int code = Cli.run(new String[] {"resume", "-c", config.toString()},
-                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(out, true, StandardCharsets.UTF_8),
-                Map.of("VAULT_TOKEN", vault.rootToken(), "DAEMON_WORK", work.toString()));
-        assertThat(code).as(out.toString(StandardCharsets.UTF_8)).isZero();
+        assertThat(vault.admin("GET", "secret/data/daemon-state/" + run + "/inflight/" + run + "-slow", null)
+                .path("data").path("data").path("rotation").asString()).as("in-flight marker").isNotEmpty();
+
+        // The next start finishes the rotation before it reports READY.
+        child = start(config);
+        assertThat(awaitState("READY=1", 60)).contains("1 recovered");
         assertThat(journalPhase("slow")).isEqualTo("retired");
+        HttpResponse<String> marker = HttpClient.newHttpClient().send(HttpRequest.newBuilder(vault.address().resolve(
+                        "/v1/secret/metadata/daemon-state/" + run + "/inflight/" + run + "-slow"))
+                .header("X-Vault-Token", vault.rootToken()).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(marker.statusCode()).as("the in-flight marker is gone").isEqualTo(404);
         String live = vault.admin("GET", "secret/data/daemon/" + run + "/slow", null).path("data").path("data").path("password").asString();
         Leaks.track(live);
         assertThat(Files.readString(work.resolve("targets/slow")).strip().equals(live)).isTrue();
+        signal("TERM");
+        assertThat(child.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(child.exitValue()).isZero();
     }
 
     /** Every keyward_ metric the Grafana dashboard and the alert rules use is served by the running agent. */

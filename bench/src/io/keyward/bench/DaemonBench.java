@@ -1,0 +1,159 @@
+package io.keyward.bench;
+
+import io.keyward.rotation.AuditLog;
+import io.keyward.rotation.Fingerprinter;
+import io.keyward.rotation.SecretData;
+import io.keyward.rotation.SecretPath;
+import io.keyward.testing.TestVault;
+import io.keyward.testing.VaultExtension;
+import io.keyward.vault.VaultClient;
+import java.io.IOException;
+import java.net.DatagramPacket;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.OptionalInt;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.newsclub.net.unix.AFUNIXDatagramSocket;
+import org.newsclub.net.unix.AFUNIXSocketAddress;
+
+/**
+ * `keyward run` as systemd starts it, with the JVM flags of systemd/keyward.service
+ * (KEYWARD_JAVA_OPTS; {@code BENCH_JVM} overrides): time from process start to READY=1 on a
+ * NOTIFY_SOCKET, peak RSS (VmHWM) over the first {@code observe} seconds after READY (the first
+ * look at every secret and the first watch of each fall in it), and time from SIGTERM to exit.
+ * Runs with 10 secrets and with {@code secrets} (default 10,000), each already in Vault.
+ * Usage: {@code bench/run daemon [secrets] [observe-seconds]}.
+ */
+public final class DaemonBench {
+
+    public static void main(String[] args) throws Exception {
+        int secrets = args.length > 0 ? Integer.parseInt(args[0]) : 10_000;
+        int observe = args.length > 1 ? Integer.parseInt(args[1]) : 90;
+        Path dir = Path.of("target/bench/daemon").toAbsolutePath();
+        Files.createDirectories(dir);
+        List<String> flags = flags();
+        try (VaultExtension.Holder holder = VaultExtension.open()) {
+            TestVault vault = holder.vault();
+            System.out.printf("Vault: %s%nJVM flags: %s%n", vault.origin(), String.join(" ", flags));
+            for (int n : new int[] {10, secrets}) {
+                String prefix = vault.uniqueName("daemon");
+                seed(vault, prefix, n);
+                Path out = Files.createDirectories(dir.resolve("out-" + n));
+                Files.writeString(dir.resolve("policy-" + n + ".yaml"), policy(prefix, n, out));
+                Path token = Files.writeString(dir.resolve("token"), vault.rootToken(), StandardCharsets.UTF_8);
+                Files.setPosixFilePermissions(token, PosixFilePermissions.fromString("rw-------"));
+                Path config = Files.writeString(dir.resolve("keyward-" + n + ".yaml"), String.join("\n",
+                        "agent: { id: bench-daemon }",
+                        "vault: { address: \"" + vault.address() + "\", auth: { method: token, token_file: " + token + " } }",
+                        "state: { mount: secret, path: " + vault.uniqueName("state") + " }",
+                        "metrics: { listen: off }",
+                        "audit: { file: " + dir.resolve("audit-" + n + ".jsonl") + ", hmac_key_file: " + dir.resolve("hmac.key") + " }",
+                        "policy: " + dir.resolve("policy-" + n + ".yaml"),
+                        ""));
+                run(flags, config, dir.resolve("keyward-" + n + ".log"), n, n == 10 ? Math.min(observe, 20) : observe);
+            }
+        }
+    }
+
+    private static void run(List<String> flags, Path config, Path log, int secrets, int observe) throws Exception {
+        Path socketFile = Files.createTempDirectory("kw-bench").resolve("notify.sock");
+        try (AFUNIXDatagramSocket systemd = AFUNIXDatagramSocket.newInstance()) {
+            systemd.bind(AFUNIXSocketAddress.of(socketFile.toFile()));
+            systemd.setSoTimeout(200);
+            List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+            cmd.addAll(flags);
+            cmd.add("-Dlogback.configurationFile=" + Path.of("bench/logback-bench.xml").toAbsolutePath());
+            cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.keyward.cli.Main", "run", "-c", config.toString()));
+            ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
+            pb.environment().put("NOTIFY_SOCKET", socketFile.toString());
+            long t0 = System.nanoTime();
+            Process p = pb.start();
+            double ready = -1;
+            byte[] buf = new byte[2048];
+            while (ready < 0 && p.isAlive() && System.nanoTime() - t0 < TimeUnit.MINUTES.toNanos(10)) {
+                DatagramPacket d = new DatagramPacket(buf, buf.length);
+                try {
+                    systemd.receive(d);
+                } catch (SocketTimeoutException e) {
+                    continue;
+                }
+                if (new String(d.getData(), 0, d.getLength(), StandardCharsets.UTF_8).lines().anyMatch("READY=1"::equals)) {
+                    ready = (System.nanoTime() - t0) / 1e9;
+                }
+            }
+            if (ready < 0) throw new IllegalStateException("keyward never became READY; see " + log);
+            long rssAtReady = status(p.pid(), "VmRSS");
+            Thread.sleep(observe * 1000L);
+            long peak = status(p.pid(), "VmHWM");
+            long now = status(p.pid(), "VmRSS");
+            long t1 = System.nanoTime();
+            p.destroy();
+            boolean stopped = p.waitFor(2, TimeUnit.MINUTES);
+            double stop = (System.nanoTime() - t1) / 1e9;
+            System.out.printf("%6d secrets: READY after %5.2f s; RSS at READY %4d MB, peak over %d s %4d MB, then %4d MB;"
+                            + " SIGTERM to exit %.2f s (exit %s)%n", secrets, ready, rssAtReady / 1024, observe, peak / 1024,
+                    now / 1024, stop, stopped ? String.valueOf(p.exitValue()) : "none");
+        }
+    }
+
+    /** KEYWARD_JAVA_OPTS from the unit, unless BENCH_JVM says otherwise. */
+    private static List<String> flags() throws IOException {
+        String override = System.getProperty("bench.jvm");
+        if (override != null && !override.isBlank()) return Arrays.asList(override.trim().split("\\s+"));
+        for (String line : Files.readAllLines(Path.of("systemd/keyward.service"))) {
+            if (line.startsWith("Environment=\"KEYWARD_JAVA_OPTS=")) {
+                return Arrays.asList(line.substring("Environment=\"KEYWARD_JAVA_OPTS=".length(), line.length() - 1).split("\\s+"));
+            }
+        }
+        throw new IllegalStateException("no KEYWARD_JAVA_OPTS in systemd/keyward.service");
+    }
+
+    private static long status(long pid, String field) throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
+            if (line.startsWith(field + ":")) return Long.parseLong(line.replaceAll("[^0-9]", ""));
+        }
+        return -1;
+    }
+
+    private static String policy(String prefix, int secrets, Path out) {
+        StringBuilder policy = new StringBuilder("secrets:\n");
+        for (int i = 0; i < secrets; i++) {
+            policy.append("  - { id: s").append(i).append(", path: ").append(prefix).append("/s").append(i)
+                    .append(", fields: [password], generator: { type: random }, schedule: { every: 30d },")
+                    .append(" targets: [{ id: f, type: file, path: ").append(out.resolve("s" + i)).append(" }] }\n");
+        }
+        return policy.toString();
+    }
+
+    private static void seed(TestVault vault, String prefix, int secrets) throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(16);
+        try (VaultClient client = VaultClient.connect(vault.rootSettings(), AuditLog.none(),
+                new Fingerprinter("bench-daemon-key-0123456789".getBytes(StandardCharsets.UTF_8)), Clock.systemUTC())) {
+            AtomicInteger next = new AtomicInteger();
+            List<Future<?>> fs = new ArrayList<>();
+            for (int t = 0; t < 16; t++) {
+                fs.add(pool.submit(() -> {
+                    for (int i = next.getAndIncrement(); i < secrets; i = next.getAndIncrement()) {
+                        client.write(SecretPath.of("secret", prefix + "/s" + i), SecretData.of("password",
+                                "pw-" + i + "-" + Long.toHexString(Double.doubleToLongBits(Math.random()))), OptionalInt.empty());
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : fs) f.get();
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+}
