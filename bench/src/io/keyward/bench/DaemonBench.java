@@ -1,12 +1,7 @@
 package io.keyward.bench;
 
-import io.keyward.rotation.AuditLog;
-import io.keyward.rotation.Fingerprinter;
-import io.keyward.rotation.SecretData;
-import io.keyward.rotation.SecretPath;
 import io.keyward.testing.TestVault;
 import io.keyward.testing.VaultExtension;
-import io.keyward.vault.VaultClient;
 import java.io.IOException;
 import java.net.DatagramPacket;
 import java.net.SocketTimeoutException;
@@ -14,16 +9,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.OptionalInt;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.newsclub.net.unix.AFUNIXDatagramSocket;
 import org.newsclub.net.unix.AFUNIXSocketAddress;
 
@@ -48,9 +37,9 @@ public final class DaemonBench {
             System.out.printf("Vault: %s%nJVM flags: %s%n", vault.origin(), String.join(" ", flags));
             for (int n : new int[] {10, secrets}) {
                 String prefix = vault.uniqueName("daemon");
-                seed(vault, prefix, n);
+                BenchSecrets.seed(vault, prefix, n, 16);
                 Path out = Files.createDirectories(dir.resolve("out-" + n));
-                Files.writeString(dir.resolve("policy-" + n + ".yaml"), policy(prefix, n, out));
+                Files.writeString(dir.resolve("policy-" + n + ".yaml"), BenchSecrets.policy(prefix, n, out, true));
                 Path token = Files.writeString(dir.resolve("token"), vault.rootToken(), StandardCharsets.UTF_8);
                 Files.setPosixFilePermissions(token, PosixFilePermissions.fromString("rw-------"));
                 Path config = Files.writeString(dir.resolve("keyward-" + n + ".yaml"), String.join("\n",
@@ -126,34 +115,4 @@ public final class DaemonBench {
         return -1;
     }
 
-    private static String policy(String prefix, int secrets, Path out) {
-        StringBuilder policy = new StringBuilder("secrets:\n");
-        for (int i = 0; i < secrets; i++) {
-            policy.append("  - { id: s").append(i).append(", path: ").append(prefix).append("/s").append(i)
-                    .append(", fields: [password], generator: { type: random }, schedule: { every: 30d },")
-                    .append(" targets: [{ id: f, type: file, path: ").append(out.resolve("s" + i)).append(" }] }\n");
-        }
-        return policy.toString();
-    }
-
-    private static void seed(TestVault vault, String prefix, int secrets) throws Exception {
-        ExecutorService pool = Executors.newFixedThreadPool(16);
-        try (VaultClient client = VaultClient.connect(vault.rootSettings(), AuditLog.none(),
-                new Fingerprinter("bench-daemon-key-0123456789".getBytes(StandardCharsets.UTF_8)), Clock.systemUTC())) {
-            AtomicInteger next = new AtomicInteger();
-            List<Future<?>> fs = new ArrayList<>();
-            for (int t = 0; t < 16; t++) {
-                fs.add(pool.submit(() -> {
-                    for (int i = next.getAndIncrement(); i < secrets; i = next.getAndIncrement()) {
-                        client.write(SecretPath.of("secret", prefix + "/s" + i), SecretData.of("password",
-                                "pw-" + i + "-" + Long.toHexString(Double.doubleToLongBits(Math.random()))), OptionalInt.empty());
-                    }
-                    return null;
-                }));
-            }
-            for (Future<?> f : fs) f.get();
-        } finally {
-            pool.shutdownNow();
-        }
-    }
 }

@@ -1,13 +1,7 @@
 package io.keyward.bench;
 
-import io.keyward.rotation.AuditLog;
-import io.keyward.rotation.Fingerprinter;
-import io.keyward.rotation.SecretData;
-import io.keyward.rotation.SecretPath;
 import io.keyward.testing.TestVault;
 import io.keyward.testing.VaultExtension;
-import io.keyward.vault.VaultClient;
-import io.keyward.vault.VaultSettings;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -16,11 +10,9 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.OptionalInt;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 
 /**
@@ -46,9 +38,9 @@ public final class SyncBench {
             String prefix = vault.uniqueName("sync");
             String warmPrefix = vault.uniqueName("warm");
             String hotPrefix = vault.uniqueName("hot");
-            seed(vault, prefix, secrets, threads);
-            seed(vault, warmPrefix, Math.min(secrets, 2_000), threads);
-            seed(vault, hotPrefix, secrets, threads);
+            BenchSecrets.seed(vault, prefix, secrets, threads);
+            BenchSecrets.seed(vault, warmPrefix, Math.min(secrets, 2_000), threads);
+            BenchSecrets.seed(vault, hotPrefix, secrets, threads);
 
             Path keywardOut = Files.createDirectories(dir.resolve("out-keyward"));
             Path agentOut = Files.createDirectories(dir.resolve("out-agent"));
@@ -65,7 +57,7 @@ public final class SyncBench {
                         .append("\\\" }}{{ .Data.data.password }}{{ end }}\"\n  destination = \"")
                         .append(agentOut.resolve("s" + i)).append("\"\n  perms = \"0600\"\n}\n");
             }
-            Files.writeString(dir.resolve("policy.yaml"), policyOf(prefix, secrets, keywardOut));
+            Files.writeString(dir.resolve("policy.yaml"), BenchSecrets.policy(prefix, secrets, keywardOut, false));
             Files.writeString(dir.resolve("agent.hcl"), agent);
             Path config = Files.writeString(dir.resolve("keyward.yaml"), String.join("\n",
                     "agent: { id: bench-sync }",
@@ -91,8 +83,8 @@ public final class SyncBench {
 
             // keyward as it runs in production: a running agent (warm JVM) whose watch finds N new versions.
             Path hotOut = Files.createDirectories(dir.resolve("out-running"));
-            Files.writeString(dir.resolve("warm.yaml"), policyOf(warmPrefix, Math.min(secrets, 2_000), hotOut.resolve("warm")));
-            Files.writeString(dir.resolve("hot.yaml"), policyOf(hotPrefix, secrets, hotOut.resolve("hot")));
+            Files.writeString(dir.resolve("warm.yaml"), BenchSecrets.policy(warmPrefix, Math.min(secrets, 2_000), hotOut.resolve("warm"), false));
+            Files.writeString(dir.resolve("hot.yaml"), BenchSecrets.policy(hotPrefix, secrets, hotOut.resolve("hot"), false));
             java.util.Map<String, String> env = java.util.Map.of();
             io.keyward.daemon.AgentConfig agentConfig = io.keyward.daemon.AgentConfig.load(config, env, "bench");
             double running;
@@ -124,16 +116,6 @@ public final class SyncBench {
 
     private record Measured(double seconds, long rssKb, String lastLine) {}
 
-    private static String policyOf(String prefix, int secrets, Path out) {
-        StringBuilder policy = new StringBuilder("defaults: { watch: off }\nsecrets:\n");
-        for (int i = 0; i < secrets; i++) {
-            policy.append("  - { id: s").append(i).append(", path: ").append(prefix).append("/s").append(i)
-                    .append(", fields: [password], generator: { type: random }, schedule: { every: 30d },")
-                    .append(" targets: [{ id: f, type: file, path: ").append(out.resolve("s" + i)).append(" }] }\n");
-        }
-        return policy.toString();
-    }
-
     private static void syncAll(io.keyward.daemon.Agent agent, int threads) throws Exception {
         ExecutorService pool = Executors.newFixedThreadPool(threads);
         try {
@@ -163,30 +145,6 @@ public final class SyncBench {
         String[] f = time.split(" ");
         String last = lines.stream().filter(l -> !l.startsWith("TIME ") && !l.isBlank()).reduce((x, y) -> y).orElse("");
         return new Measured(Double.parseDouble(f[1]), Long.parseLong(f[2]), last);
-    }
-
-    private static void seed(TestVault vault, String prefix, int secrets, int threads) throws Exception {
-        long t0 = System.nanoTime();
-        VaultSettings settings = vault.rootSettings();
-        ExecutorService pool = Executors.newFixedThreadPool(threads);
-        try (VaultClient client = VaultClient.connect(settings, AuditLog.none(),
-                new Fingerprinter("bench-sync-key-0123456789".getBytes()), Clock.systemUTC())) {
-            AtomicInteger next = new AtomicInteger();
-            List<Future<?>> fs = new ArrayList<>();
-            for (int t = 0; t < threads; t++) {
-                fs.add(pool.submit(() -> {
-                    for (int i = next.getAndIncrement(); i < secrets; i = next.getAndIncrement()) {
-                        client.write(SecretPath.of("secret", prefix + "/s" + i), SecretData.of("password", "pw-" + i + "-"
-                                + Long.toHexString(Double.doubleToLongBits(Math.random()))), OptionalInt.empty());
-                    }
-                    return null;
-                }));
-            }
-            for (Future<?> f : fs) f.get();
-        } finally {
-            pool.shutdownNow();
-        }
-        System.out.printf("seeded %d secrets in %.1f s%n", secrets, (System.nanoTime() - t0) / 1e9);
     }
 
     private static int compare(Path a, Path b, int secrets) throws IOException {

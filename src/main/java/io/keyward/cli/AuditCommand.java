@@ -47,8 +47,7 @@ final class AuditCommand implements Runnable {
         public Integer call() throws Exception {
             List<Path> check = files;
             if (check.isEmpty()) {
-                Path file = CheckCommand.Configs.resolve(config, context.env());
-                AgentConfig agent = AgentConfig.load(file, context.env(), CheckCommand.Configs.hostName(context.env()));
+                AgentConfig agent = CheckCommand.Configs.load(config, context.env());
                 check = AuditChain.withRolled(agent.audit().file());
                 if (check.isEmpty()) {
                     context.err().println("keyward: no audit file at " + agent.audit().file());

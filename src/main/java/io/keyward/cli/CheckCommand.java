@@ -66,6 +66,11 @@ final class CheckCommand implements Callable<Integer> {
             return Path.of(fromEnv != null && !fromEnv.isBlank() ? fromEnv : "/etc/keyward/keyward.yaml");
         }
 
+        /** The agent configuration named by --config, $KEYWARD_CONFIG or the default path. */
+        static AgentConfig load(Path given, java.util.Map<String, String> env) throws io.keyward.policy.ConfigException {
+            return AgentConfig.load(resolve(given, env), env, hostName(env));
+        }
+
         static String hostName(java.util.Map<String, String> env) {
             String h = env.get("HOSTNAME");
             if (h != null && !h.isBlank()) return h;

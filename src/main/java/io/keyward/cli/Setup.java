@@ -24,8 +24,7 @@ final class Setup {
     Path policy;
 
     AgentConfig agentConfig(Cli.Context context) throws ConfigException {
-        Path file = CheckCommand.Configs.resolve(config, context.env());
-        return AgentConfig.load(file, context.env(), CheckCommand.Configs.hostName(context.env()));
+        return CheckCommand.Configs.load(config, context.env());
     }
 
     Policy policy(AgentConfig agent) throws ConfigException {

@@ -266,7 +266,7 @@ public final class Daemon implements AutoCloseable {
         stopped.countDown();
     }
 
-    /** Why the agent is not ready (empty when it is): Vault, its token, the policy, the scheduler. */
+    /** Why the agent is not ready (empty when it is): Vault, its token, the scheduler (a policy is loaded from the start). */
     public List<String> notReady() {
         List<String> reasons = new ArrayList<>();
         VaultCheck check = vaultCheck;
@@ -278,7 +278,6 @@ public final class Daemon implements AutoCloseable {
         check.problem().ifPresent(reasons::add);
         agent.vault().token().expiresAt().filter(t -> !t.isAfter(now))
                 .ifPresent(t -> reasons.add("Vault token expired at " + t));
-        if (agent.bindings() == null) reasons.add("no policy loaded");
         if (!schedulerRunning()) reasons.add("scheduler not running");
         return reasons;
     }
