@@ -45,7 +45,7 @@ public final class DaemonBench {
                 Path config = Files.writeString(dir.resolve("keyward-" + n + ".yaml"), String.join("\n",
                         "agent: { id: bench-daemon }",
                         "vault: { address: \"" + vault.address() + "\", auth: { method: token, token_file: " + token + " } }",
-                        "state: { mount: secret, path: " + vault.uniqueName("state") + " }",
+                        "state: { mount: secret, path: " + vault.uniqueName("state") + ", dir: " + dir.resolve("state-" + n) + " }",
                         "metrics: { listen: off }",
                         "audit: { file: " + dir.resolve("audit-" + n + ".jsonl") + ", hmac_key_file: " + dir.resolve("hmac.key") + " }",
                         "policy: " + dir.resolve("policy-" + n + ".yaml"),

@@ -5,6 +5,7 @@ import io.keyward.generate.Generators;
 import io.keyward.policy.Policy;
 import io.keyward.rotation.Fingerprinter;
 import io.keyward.rotation.Outcome;
+import io.keyward.rotation.KeySource;
 import io.keyward.rotation.Plugins;
 import io.keyward.rotation.Rotator;
 import io.keyward.rotation.SecretBinding;
@@ -65,13 +66,13 @@ public final class RotationBench {
                         held.put(secretId, version);
                     }
                 };
-                bindings.add(new SecretBinding(s, generators.generator(s), Optional.empty(), List.of(), List.of(memory)));
+                bindings.add(new SecretBinding(s, new KeySource.Generated(generators.generator(s).orElseThrow(),
+                        Optional.empty()), List.of(), List.of(memory)));
             }
             try (JsonAuditLog audit = JsonAuditLog.open(dir.resolve("rotations-audit.jsonl"), "bench", Clock.systemUTC());
                  VaultClient store = VaultClient.connect(vault.rootSettings(), audit, fp, Clock.systemUTC())) {
-                Rotator rotator = new Rotator(store, audit, fp, Clock.systemUTC(), Sleeper.system(), Math::random,
-                        new Rotator.Settings(vault.uniquePath("state"), "bench", Duration.ofMinutes(2)),
-                        Plugins.PhaseListener.none());
+                Rotator rotator = Rotator.builder(store, new Rotator.Settings(vault.uniquePath("state"), "bench",
+                        Duration.ofMinutes(2))).audit(audit, fp).waits(Sleeper.system(), Math::random).build();
                 // warm-up on 50 secrets, then the measured pass over all of them
                 run(rotator, bindings.subList(0, Math.min(50, secrets)), threads);
                 long t0 = System.nanoTime();

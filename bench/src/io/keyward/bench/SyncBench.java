@@ -62,7 +62,7 @@ public final class SyncBench {
             Path config = Files.writeString(dir.resolve("keyward.yaml"), String.join("\n",
                     "agent: { id: bench-sync }",
                     "vault: { address: \"" + vault.address() + "\", auth: { method: token, token_file: " + token + " } }",
-                    "state: { mount: secret, path: " + vault.uniqueName("state") + " }",
+                    "state: { mount: secret, path: " + vault.uniqueName("state") + ", dir: " + dir.resolve("state") + " }",
                     "audit: { file: " + dir.resolve("audit.jsonl") + ", hmac_key_file: " + dir.resolve("hmac.key") + " }",
                     "policy: " + dir.resolve("policy.yaml"),
                     ""));

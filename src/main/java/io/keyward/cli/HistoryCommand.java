@@ -2,7 +2,7 @@ package io.keyward.cli;
 
 import io.keyward.daemon.Agent;
 import io.keyward.rotation.JournalEntry;
-import io.keyward.rotation.Rotator;
+import io.keyward.rotation.Journal;
 import io.keyward.rotation.SecretBinding;
 import java.nio.file.Files;
 import java.util.List;
@@ -34,7 +34,7 @@ final class HistoryCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         try (Agent agent = setup.agent(context)) {
             SecretBinding b = agent.binding(id);
-            Optional<Rotator.Journaled> j = agent.rotator().journal(b.id());
+            Optional<Journal.Journaled> j = agent.rotator().journal(b.id());
             if (j.isEmpty()) {
                 context.out().println(b.id() + ": never rotated by keyward");
                 return ExitCode.OK.code;

@@ -25,9 +25,10 @@ final class ResumeCommand implements Callable<Integer> {
         boolean failed = false;
         int touched = 0;
         try (Agent agent = setup.agent(context)) {
+            Setup.register(agent, context);
             for (SecretBinding b : agent.bindings().values()) {
                 Outcome o = agent.rotator().resume(b);
-                if (o instanceof Outcome.Skipped s && s.reason().equals("no rotation in flight")) continue;
+                if (o instanceof Outcome.NothingInFlight) continue;
                 touched++;
                 context.out().println(o.describe());
                 failed |= o.failed();

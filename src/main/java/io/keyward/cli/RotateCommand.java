@@ -4,6 +4,8 @@ import io.keyward.daemon.Agent;
 import io.keyward.policy.Durations;
 import io.keyward.policy.Policy;
 import io.keyward.rotation.Outcome;
+import io.keyward.rotation.Journal;
+import io.keyward.rotation.KeySource;
 import io.keyward.rotation.Rotator;
 import io.keyward.rotation.SecretBinding;
 import io.keyward.rotation.SecretMetadata;
@@ -49,6 +51,7 @@ final class RotateCommand implements Callable<Integer> {
                 dryRun(agent.rotator(), agent, b);
                 return ExitCode.OK.code;
             }
+            Setup.register(agent, context);
             Outcome o = agent.rotator().rotate(b, now || emergency, emergency, emergency ? "emergency" : "manual");
             context.out().println(o.describe());
             return o.failed() ? ExitCode.ROTATION_FAILED.code : ExitCode.OK.code;
@@ -57,7 +60,7 @@ final class RotateCommand implements Callable<Integer> {
 
     private void dryRun(Rotator rotator, Agent agent, SecretBinding b) throws Exception {
         Policy.SecretPolicy p = b.policy();
-        Optional<Rotator.Journaled> j = rotator.journal(b.id());
+        Optional<Journal.Journaled> j = rotator.journal(b.id());
         if (j.isPresent() && j.get().entry().active()) {
             context.out().printf("%s: would continue rotation %s from %s (owner %s)%n", b.id(),
                     j.get().entry().rotationId(), j.get().entry().phase().word(), j.get().entry().owner());
@@ -78,6 +81,7 @@ final class RotateCommand implements Callable<Integer> {
         context.out().printf("  deliver        %s%n", b.targets().isEmpty() ? "(no targets)"
                 : String.join(", ", b.targets().stream().map(t -> t.id()).toList()));
         context.out().printf("  retire         version %d %s%s%n", live, emergency ? "as soon as every target has the new one"
-                : "after a grace of " + Durations.format(p.grace()), b.issuer().isPresent() ? ", revoked at the issuer" : "");
+                : "after a grace of " + Durations.format(p.grace()), b.source().revoker().isPresent() ? ", revoked at the issuer"
+                : b.source() instanceof KeySource.Manual ? ", reported revocable" : "");
     }
 }

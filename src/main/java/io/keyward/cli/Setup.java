@@ -38,6 +38,19 @@ final class Setup {
     }
 
     /**
+     * Registers the agent as a member of the fleet before a command that delivers: a rotation
+     * another agent drives then waits for this one's targets too. A failure is a warning only.
+     */
+    static void register(Agent agent, Cli.Context context) {
+        try {
+            agent.register();
+        } catch (io.keyward.rotation.StoreException e) {
+            context.err().println("keyward: warning: could not register agent " + agent.config().agentId()
+                    + " as a member of the fleet: " + e.getMessage());
+        }
+    }
+
+    /**
      * Test-only hook for the crash tests: with -Dkeyward.test.pause-at=PHASE the process stops
      * after journaling that phase (and says so on standard error) until it is killed.
      */

@@ -2,10 +2,12 @@ package io.keyward.cli;
 
 import io.keyward.daemon.Agent;
 import io.keyward.policy.Durations;
+import io.keyward.rotation.Journal;
 import io.keyward.rotation.JournalEntry;
 import io.keyward.rotation.Rotator;
 import io.keyward.rotation.SecretBinding;
 import io.keyward.rotation.SecretMetadata;
+import io.keyward.rotation.Start;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -50,14 +52,18 @@ final class StatusCommand implements Callable<Integer> {
                 row.put("last_rotated", last.map(Instant::toString).orElse(null));
                 row.put("age", last.map(t -> Durations.format(Duration.between(t, now).withNanos(0))).orElse(null));
                 row.put("next_due", agent.rotator().dueAt(b).toString());
-                Optional<Rotator.Journaled> j = agent.rotator().journal(b.id());
-                JournalEntry e = j.map(Rotator.Journaled::entry).orElse(null);
+                Optional<Journal.Journaled> j = agent.rotator().journal(b.id());
+                JournalEntry e = j.map(Journal.Journaled::entry).orElse(null);
                 boolean active = e != null && e.active();
                 row.put("in_flight", active ? e.rotationId() : null);
                 row.put("phase", e == null ? null : e.phase().word());
                 row.put("owner", active ? e.owner() : null);
                 row.put("lease_until", active && e.leaseUntil() != null ? e.leaseUntil().toString() : null);
                 row.put("last_error", e == null ? null : e.lastError());
+                int attempts = e == null || active ? 0 : Start.failedAttempts(e.history());
+                row.put("failed_attempts", attempts);
+                row.put("next_attempt", e == null || active ? null
+                        : Rotator.nextAttempt(e, b.policy()).map(Instant::toString).orElse(null));
                 rows.add(row);
             }
         }
@@ -68,6 +74,10 @@ final class StatusCommand implements Callable<Integer> {
         context.out().printf("%-24s %-5s %-12s %-22s %-34s %s%n", "SECRET", "LIVE", "AGE", "NEXT DUE (UTC)", "IN FLIGHT", "LAST ERROR");
         for (Map<String, Object> r : rows) {
             String flight = r.get("in_flight") == null ? "-" : r.get("phase") + " by " + r.get("owner");
+            int attempts = (Integer) r.get("failed_attempts");
+            if (attempts > 0) {
+                flight = attempts + " failed, next " + (r.get("next_attempt") == null ? "-" : Output.time(r.get("next_attempt")));
+            }
             context.out().printf("%-24s %-5s %-12s %-22s %-34s %s%n", r.get("secret"), "v" + r.get("live_version"),
                     r.get("age") == null ? "-" : r.get("age"),
                     Output.time(r.get("next_due")), flight,

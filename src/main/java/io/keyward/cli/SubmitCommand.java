@@ -1,6 +1,7 @@
 package io.keyward.cli;
 
 import io.keyward.daemon.Agent;
+import io.keyward.rotation.KeySource;
 import io.keyward.rotation.Outcome;
 import io.keyward.rotation.SecretBinding;
 import java.io.BufferedReader;
@@ -44,11 +45,12 @@ final class SubmitCommand implements Callable<Integer> {
         }
         try (Agent agent = setup.agent(context)) {
             SecretBinding b = agent.binding(id);
-            if (b.issuer().isEmpty() || !b.issuer().get().manual()) {
+            if (!(b.source() instanceof KeySource.Manual)) {
                 context.err().println("keyward: secret '" + id + "' is not issued by hand (its issuer is not in mode manual);"
                         + " rotate it with 'keyward rotate " + id + " --now'");
                 return ExitCode.USAGE.code;
             }
+            Setup.register(agent, context);
             Outcome o = agent.rotator().submit(b, key, emergency);
             context.out().println(o.describe());
             if (o instanceof Outcome.Skipped) return ExitCode.USAGE.code;

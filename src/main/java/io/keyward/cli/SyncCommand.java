@@ -47,6 +47,7 @@ final class SyncCommand implements Callable<Integer> {
             List<SecretBinding> chosen = new ArrayList<>();
             if (ids.isEmpty()) chosen.addAll(agent.bindings().values());
             for (String id : ids) chosen.add(agent.binding(id));
+            Setup.register(agent, context);
             ExecutorService pool = Executors.newFixedThreadPool(threads);
             int delivered = 0;
             int failed = 0;
@@ -55,9 +56,10 @@ final class SyncCommand implements Callable<Integer> {
                 for (SecretBinding b : chosen) runs.add(pool.submit(() -> agent.rotator().sync(b)));
                 for (Future<Outcome> f : runs) {
                     Outcome o = f.get();
-                    if (o.failed()) failed++;
-                    if (o instanceof Outcome.Completed || o instanceof Outcome.Waiting) delivered++;
-                    if (!quiet || o.failed()) context.out().println(o.describe());
+                    boolean failing = o.failed() || o instanceof Outcome.Undelivered;
+                    if (failing) failed++;
+                    if (o instanceof Outcome.Completed || o instanceof Outcome.Delivered || o instanceof Outcome.Waiting) delivered++;
+                    if (!quiet || failing) context.out().println(o.describe());
                 }
             } finally {
                 pool.shutdownNow();

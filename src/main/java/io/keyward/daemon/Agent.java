@@ -5,12 +5,17 @@ import io.keyward.audit.JsonAuditLog;
 import io.keyward.docbits.DocBits;
 import io.keyward.generate.Generators;
 import io.keyward.policy.Policy;
+import io.keyward.fleet.FileLedger;
+import io.keyward.fleet.Members;
 import io.keyward.rotation.AuditLog;
+import io.keyward.rotation.KeySource;
+import io.keyward.rotation.Ledger;
 import io.keyward.rotation.Fingerprinter;
 import io.keyward.rotation.Plugins;
 import io.keyward.rotation.Rotator;
 import io.keyward.rotation.SecretBinding;
 import io.keyward.rotation.Sleeper;
+import io.keyward.rotation.StoreException;
 import io.keyward.target.Targets;
 import io.keyward.vault.VaultClient;
 import java.io.IOException;
@@ -21,6 +26,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.BiFunction;
 import java.util.function.UnaryOperator;
@@ -62,10 +69,13 @@ public final class Agent implements AutoCloseable {
     private final Generators generators;
     private final DocBits docbits;
     private final Hooks hooks;
+    private final ExecutorService notices;
+    private final Members members;
+    private final Ledger ledger;
     private volatile Bound bound;
 
     private Agent(AgentConfig config, JsonAuditLog audit, VaultClient vault, Fingerprinter fingerprints, Clock clock,
-                  Generators generators, Hooks hooks) {
+                  Generators generators, Hooks hooks, Ledger ledger) {
         this.config = config;
         this.audit = audit;
         this.vault = vault;
@@ -74,10 +84,24 @@ public final class Agent implements AutoCloseable {
         this.generators = generators;
         this.docbits = new DocBits(DocBits.defaultHttpClient(), Sleeper.system());
         this.hooks = hooks;
-        this.rotator = new Rotator(vault, hooks.audit().apply(audit), fingerprints, clock, Sleeper.system(),
-                () -> ThreadLocalRandom.current().nextDouble(),
-                new Rotator.Settings(config.state(), config.agentId(), config.lease()), hooks.phases(),
-                n -> bound.notifier().announce(n));
+        this.ledger = ledger;
+        this.members = new Members(vault, config.state(), clock);
+        // Announcements go out on their own thread: a slow webhook never holds up a rotation; past
+        // 1,000 waiting, new ones are dropped (and logged) rather than piling up.
+        this.notices = new java.util.concurrent.ThreadPoolExecutor(1, 1, 0, java.util.concurrent.TimeUnit.SECONDS,
+                new java.util.concurrent.LinkedBlockingQueue<>(1000), r -> {
+                    Thread t = new Thread(r, "keyward-notices");
+                    t.setDaemon(true);
+                    return t;
+                });
+        this.rotator = Rotator.builder(vault, new Rotator.Settings(config.state(), config.agentId(), config.lease(),
+                        config.memberTimeout()))
+                .audit(hooks.audit().apply(audit), fingerprints).clock(clock)
+                .waits(Sleeper.system(), () -> ThreadLocalRandom.current().nextDouble())
+                .listener(hooks.phases())
+                .notifier(n -> bound.notifier().announce(n), notices)
+                .fleet(members, ledger)
+                .build();
     }
 
     /** Opens the audit log, logs in to Vault and binds the policy. */
@@ -101,7 +125,15 @@ public final class Agent implements AutoCloseable {
             audit.close();
             throw e;
         }
-        Agent agent = new Agent(config, audit, vault, fingerprints, clock, new Generators(random, env), hooks);
+        Ledger ledger;
+        try {
+            ledger = FileLedger.open(config.stateDir().resolve("ledger"));
+        } catch (RuntimeException e) {
+            vault.close();
+            audit.close();
+            throw e;
+        }
+        Agent agent = new Agent(config, audit, vault, fingerprints, clock, new Generators(random, env), hooks, ledger);
         agent.reload(policy);
         return agent;
     }
@@ -122,7 +154,7 @@ public final class Agent implements AutoCloseable {
     static Plugins.Notifier notifier(Policy policy, Targets targets, Plugins.Notifier observer) {
         Optional<Plugins.Notifier> hook = policy.notifications().map(targets::notifier);
         return n -> {
-            NOTICES.warn("{} {}{}: {}", n.kind(), n.secretId(), n.version() > 0 ? " v" + n.version() : "", n.detail());
+            NOTICES.warn("{} {}{}: {}", n.word(), n.secretId(), n.version() > 0 ? " v" + n.version() : "", n.detail());
             observer.announce(n);
             hook.ifPresent(h -> h.announce(n));
         };
@@ -137,13 +169,11 @@ public final class Agent implements AutoCloseable {
     private static Map<String, SecretBinding> bind(Policy policy, Generators generators, DocBits docbits,
                                                    Targets targetFactory, io.keyward.rotation.SecretStore store,
                                                    Hooks hooks) {
-        Map<String, Plugins.Issuer> issuers = new LinkedHashMap<>();
+        Map<String, KeySource> issuers = new LinkedHashMap<>();
         policy.issuers().forEach((name, spec) -> issuers.put(name, spec instanceof Policy.IssuerSpec.DocBits d
-                ? docbits.issuer(d, store) : generators.issuer(spec)));
+                ? docbits.source(d, store) : new KeySource.Issued(generators.issuer(spec))));
         Map<String, SecretBinding> out = new LinkedHashMap<>();
         for (Policy.SecretPolicy s : policy.secrets()) {
-            Optional<String> issuerName = s.generator() instanceof Policy.GeneratorSpec.Issued i
-                    ? Optional.of(i.issuer()) : s.issuer();
             List<Plugins.Verifier> verifiers = new ArrayList<>();
             s.verify().forEach(v -> verifiers.add(hooks.verifiers().apply(s.id(), v instanceof Policy.VerifySpec.DocBits d
                     ? docbits.verifier(d, s.generator().field()) : generators.verifier(v, s.generator().field()))));
@@ -153,9 +183,34 @@ public final class Agent implements AutoCloseable {
                         ? targetFactory.checked(docbits.target(d, s.generator().field(), store), t)
                         : targetFactory.of(t, s.fields())));
             }
-            out.put(s.id(), new SecretBinding(s, generators.generator(s), issuerName.map(issuers::get), verifiers, targets));
+            out.put(s.id(), new SecretBinding(s, source(s, generators, issuers), verifiers, targets));
         }
         return out;
+    }
+
+    /** Where a secret's values come from: its issuer (minting, or a person), or its generator with an optional acceptor. */
+    private static KeySource source(Policy.SecretPolicy s, Generators generators, Map<String, KeySource> issuers) {
+        if (s.generator() instanceof Policy.GeneratorSpec.Issued i) return issuers.get(i.issuer());
+        Optional<Plugins.Issuer> acceptor = s.issuer().map(name -> {
+            if (issuers.get(name) instanceof KeySource.Issued issued) return issued.issuer();
+            throw new IllegalArgumentException("secret " + s.id() + ": issuer " + name + " cannot accept generated values");
+        });
+        return new KeySource.Generated(generators.generator(s).orElseThrow(), acceptor);
+    }
+
+    /** The fleet's membership records in Vault, which this agent registers in. */
+    public Members members() {
+        return members;
+    }
+
+    /**
+     * Registers this agent as a member for every secret it serves with targets of its own, so that
+     * a rotation driven by another agent waits for this one's acknowledgements.
+     */
+    public void register() throws StoreException {
+        Map<String, Set<String>> serving = new LinkedHashMap<>();
+        bound.bindings().forEach((id, b) -> serving.put(id, b.targetIds()));
+        members.register(config.agentId(), serving);
     }
 
     public AgentConfig config() {
@@ -191,6 +246,12 @@ public final class Agent implements AutoCloseable {
 
     @Override
     public void close() {
+        notices.shutdown();
+        try {
+            notices.awaitTermination(5, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         vault.close();
         audit.close();
     }

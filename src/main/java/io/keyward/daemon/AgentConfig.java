@@ -8,8 +8,9 @@ import java.util.Map;
 import java.util.Objects;
 
 /** The agent's own settings: who it is, how it reaches Vault, where it keeps state and audit. */
-public record AgentConfig(Path source, String agentId, VaultSettings vault, SecretPath state, Audit audit, Path policy,
-                          java.time.Duration lease, int threads, java.util.Optional<java.net.InetSocketAddress> metrics) {
+public record AgentConfig(Path source, String agentId, VaultSettings vault, SecretPath state, Path stateDir, Audit audit,
+                          Path policy, java.time.Duration lease, int threads,
+                          java.util.Optional<java.net.InetSocketAddress> metrics, Fleet fleet) {
 
     /** Rotations the daemon runs at once. */
     public static final int DEFAULT_THREADS = 4;
@@ -26,6 +27,20 @@ public record AgentConfig(Path source, String agentId, VaultSettings vault, Secr
         Objects.requireNonNull(policy, "policy");
         Objects.requireNonNull(lease, "lease");
         Objects.requireNonNull(metrics, "metrics");
+        Objects.requireNonNull(stateDir, "stateDir");
+        Objects.requireNonNull(fleet, "fleet");
+    }
+
+    /** Where this agent keeps what it delivered (its ledger) unless told otherwise. */
+    public static final Path DEFAULT_STATE_DIR = Path.of("/var/lib/keyward");
+
+    /** How often `keyward run` renews its membership record, and when a silent member stops counting. */
+    public record Fleet(java.time.Duration heartbeat, java.time.Duration memberTimeout) {
+        public static final Fleet DEFAULT = new Fleet(java.time.Duration.ofSeconds(30), java.time.Duration.ofMinutes(15));
+    }
+
+    public java.time.Duration memberTimeout() {
+        return fleet.memberTimeout();
     }
 
     /** Where audit lines go and where the key for their fingerprints lives. */

@@ -2,6 +2,7 @@ package io.keyward.daemon;
 
 import io.keyward.audit.JsonAuditLog;
 import io.keyward.policy.ConfigException;
+import io.keyward.policy.Durations;
 import io.keyward.policy.Fields;
 import io.keyward.policy.Problems;
 import io.keyward.policy.YamlLoader;
@@ -54,9 +55,11 @@ final class AgentConfigReader {
         Optional<Fields> vaultFields = top.object("vault");
         VaultSettings vault = vaultFields.isPresent() ? vault(vaultFields.get(), problems, vaultFields.get())
                 : top.has("vault") ? null : vault(null, problems, top);
+        Path[] stateDir = {AgentConfig.DEFAULT_STATE_DIR};
         SecretPath state = top.object("state").map(s -> {
             String mount = s.string("mount", "secret");
             String path = s.string("path", "keyward");
+            expand(s, "dir").ifPresent(d -> stateDir[0] = d);
             s.finish();
             return secretPath(mount, path, s);
         }).orElse(SecretPath.of("secret", "keyward"));
@@ -79,6 +82,19 @@ final class AgentConfigReader {
             threads[0] = r.integer("threads", threads[0], 1, 64);
             r.finish();
         });
+        AgentConfig.Fleet fleet = top.object("fleet").map(f -> {
+            Duration heartbeat = f.duration("heartbeat", AgentConfig.Fleet.DEFAULT.heartbeat(), Duration.ofSeconds(1),
+                    Duration.ofHours(1));
+            Duration timeout = f.duration("member_timeout", AgentConfig.Fleet.DEFAULT.memberTimeout(),
+                    Duration.ofSeconds(10), Duration.ofDays(7));
+            if (timeout.compareTo(heartbeat.multipliedBy(3)) < 0) {
+                problems.add(f.markOf("member_timeout"), "fleet.member_timeout " + Durations.format(timeout)
+                        + " is shorter than three heartbeats (" + Durations.format(heartbeat) + " each): a live member"
+                        + " would be taken for a silent one", "make it at least " + Durations.format(heartbeat.multipliedBy(3)));
+            }
+            f.finish();
+            return new AgentConfig.Fleet(heartbeat, timeout);
+        }).orElse(AgentConfig.Fleet.DEFAULT);
         Optional<InetSocketAddress> metrics = top.object("metrics").map(m -> {
             Optional<InetSocketAddress> listen = listen(m);
             m.finish();
@@ -86,7 +102,7 @@ final class AgentConfigReader {
         }).orElse(Optional.of(AgentConfig.DEFAULT_METRICS));
         top.finish();
         problems.throwIfAny();
-        return new AgentConfig(file, agentId, vault, state, audit, policy, lease[0], threads[0], metrics);
+        return new AgentConfig(file, agentId, vault, state, stateDir[0], audit, policy, lease[0], threads[0], metrics, fleet);
     }
 
     /** A size like 100MB or 1GB (KB, MB, GB; at least 1MB). */

@@ -104,6 +104,13 @@ public final class Daemon implements AutoCloseable {
             scheduler = new RotationScheduler(agent.rotator(), clock, () -> ThreadLocalRandom.current().nextDouble(),
                     config.agentId(), config.threads(), observer(metrics));
             daemon = new Daemon(config, policyFile, env, clock, systemd, metrics, agent, scheduler);
+            systemd.send(SystemdNotify.status("registering as a member of the fleet"));
+            try {
+                agent.register();
+            } catch (io.keyward.rotation.StoreException e) {
+                throw new IOException("cannot register agent " + config.agentId() + " as a member of the fleet: "
+                        + e.getMessage(), e);
+            }
             systemd.send(SystemdNotify.status("recovering rotations left in flight"));
             daemon.recover(agent.bindings());
             Map<String, SecretBinding> bindings = agent.bindings();
@@ -165,7 +172,7 @@ public final class Daemon implements AutoCloseable {
             int count = 0;
             for (Future<Outcome> f : all) {
                 Outcome o = f.get();
-                if (o instanceof Outcome.Skipped s && s.reason().equals("no rotation in flight")) {
+                if (o instanceof Outcome.NothingInFlight) {
                     agent.rotator().forgetInFlight(o.secretId());
                     continue;
                 }
@@ -190,7 +197,20 @@ public final class Daemon implements AutoCloseable {
         systemd.send("READY=1", SystemdNotify.status(summary()));
         LOG.info("keyward {} ready: {} secrets from {}, agent {}", version(), b.size(), policyFile, config.agentId());
         watchdog(env);
+        heartbeats();
         installSignals();
+    }
+
+    /** Renews this agent's membership record every {@code fleet.heartbeat}, so that others count it as live. */
+    private void heartbeats() {
+        long every = config.fleet().heartbeat().toMillis();
+        timers.scheduleWithFixedDelay(() -> {
+            try {
+                agent.members().heartbeat(config.agentId());
+            } catch (io.keyward.rotation.StoreException | RuntimeException e) {
+                LOG.warn("could not renew the membership record of {}: {}", config.agentId(), e.getMessage());
+            }
+        }, every, every, TimeUnit.MILLISECONDS);
     }
 
     /** WATCHDOG=1 at half of WatchdogSec, only while the scheduler runs. */
@@ -237,6 +257,11 @@ public final class Daemon implements AutoCloseable {
             Policy next = Policy.load(policyFile);
             Map<String, SecretBinding> bindings = agent.reload(next);
             scheduler.reschedule(bindings);
+            try {
+                agent.register();
+            } catch (io.keyward.rotation.StoreException e) {
+                LOG.warn("could not update the membership record of {}: {}", config.agentId(), e.getMessage());
+            }
             metrics.policyLoaded(false);
             policySince = clock.instant();
             lastReloadProblem = null;

@@ -1,6 +1,7 @@
 package io.keyward.docbits;
 
 import io.keyward.policy.Policy;
+import io.keyward.rotation.KeySource;
 import io.keyward.rotation.Plugins;
 import io.keyward.rotation.Retrier;
 import io.keyward.rotation.SecretPath;
@@ -35,10 +36,22 @@ public final class DocBits {
                         () -> ThreadLocalRandom.current().nextDouble()));
     }
 
-    /** An issuer: API mode creates and revokes through the configured endpoints; manual mode leaves both to a person. */
-    public Plugins.Issuer issuer(Policy.IssuerSpec.DocBits spec, SecretStore store) {
+    /**
+     * Where a DocBits key comes from: in API mode keyward creates and revokes it through the
+     * configured endpoints; in manual mode a person does both in DocBits' settings.
+     */
+    public KeySource source(Policy.IssuerSpec.DocBits spec, SecretStore store) {
         DocBitsClient client = client(spec.baseUrl(), spec.timeout());
-        return spec.mode() == Policy.DocBitsMode.API ? new ApiIssuer(spec, client, store) : new ManualIssuer(spec, client, store);
+        return spec.mode() == Policy.DocBitsMode.API ? new KeySource.Issued(new ApiIssuer(spec, client, store))
+                : new KeySource.Manual(new ManualKeys(spec, client, store));
+    }
+
+    /** An issuer in API mode (creates and revokes through the configured endpoints). */
+    public Plugins.Issuer issuer(Policy.IssuerSpec.DocBits spec, SecretStore store) {
+        if (spec.mode() != Policy.DocBitsMode.API) {
+            throw new IllegalArgumentException("issuer " + spec.name() + " is in manual mode: a person makes its keys");
+        }
+        return new ApiIssuer(spec, client(spec.baseUrl(), spec.timeout()), store);
     }
 
     /** The new key must pass the probe for every organisation. */
@@ -84,7 +97,7 @@ public final class DocBits {
     }
 
     /** What both modes share: the usage check that keeps a still-used key alive, and the 401 check. */
-    private abstract static class Base implements Plugins.Issuer {
+    private abstract static class Base implements Plugins.Usage {
         final Policy.IssuerSpec.DocBits spec;
         final DocBitsClient client;
         final SecretStore store;
@@ -120,23 +133,9 @@ public final class DocBits {
             return spec.usage().map(Policy.Usage::quiet).orElse(Duration.ZERO);
         }
 
-        @Override
-        public boolean refuses(String secretId, String value) throws IOException {
-            try {
-                client.probe(value, spec.org());
-                return false;
-            } catch (DocBitsClient.KeyRefused refused) {
-                return true;
-            }
-        }
-
-        @Override
-        public Duration notice() {
-            return spec.notice();
-        }
     }
 
-    private static final class ApiIssuer extends Base {
+    private static final class ApiIssuer extends Base implements Plugins.Issuer {
         ApiIssuer(Policy.IssuerSpec.DocBits spec, DocBitsClient client, SecretStore store) {
             super(spec, client, store);
         }
@@ -167,30 +166,29 @@ public final class DocBits {
         }
     }
 
-    private static final class ManualIssuer extends Base {
-        ManualIssuer(Policy.IssuerSpec.DocBits spec, DocBitsClient client, SecretStore store) {
+    private static final class ManualKeys extends Base implements Plugins.ManualKeys {
+        ManualKeys(Policy.IssuerSpec.DocBits spec, DocBitsClient client, SecretStore store) {
             super(spec, client, store);
         }
 
         @Override
-        public boolean manual() {
-            return true;
+        public Duration notice() {
+            return spec.notice();
         }
 
         @Override
-        public String issue(String secretId, String requestId) throws IOException {
-            throw new Plugins.Rejected("keys of issuer " + spec.name() + " are created by a person in DocBits' settings:"
-                    + " hand the new key over with 'keyward submit " + secretId + "' or write it to Vault");
-        }
-
-        @Override
-        public void revoke(String secretId, String value) throws IOException {
-            throw new Plugins.Rejected("keys of issuer " + spec.name() + " are revoked by a person in DocBits' settings");
+        public boolean refuses(String secretId, String value) throws IOException {
+            try {
+                client.probe(value, spec.org());
+                return false;
+            } catch (DocBitsClient.KeyRefused refused) {
+                return true;
+            }
         }
 
         @Override
         public String toString() {
-            return "DocBitsManualIssuer[" + spec.name() + " " + spec.baseUrl() + "]";
+            return "DocBitsManualKeys[" + spec.name() + " " + spec.baseUrl() + "]";
         }
     }
 

@@ -2,6 +2,7 @@ package io.keyward.metrics;
 
 import io.keyward.rotation.AuditEvent;
 import io.keyward.rotation.AuditLog;
+import io.keyward.policy.Policy;
 import io.keyward.rotation.Outcome;
 import io.keyward.rotation.Phase;
 import io.keyward.rotation.Plugins;
@@ -67,7 +68,8 @@ public final class Metrics {
                 .description("When the policy in force was loaded").baseUnit("seconds").register(registry);
         Gauge.builder("keyward.secrets", secrets, Map::size).description("Secrets in the policy in force").register(registry);
         // Series that exist from the start, so that rates and alerts see a zero rather than nothing.
-        for (String o : List.of("completed", "waiting", "rolled_back", "awaiting_person", "stopped", "skipped")) {
+        for (String o : List.of("completed", "waiting", "rolled_back", "not_retired", "awaiting_person", "backing_off", "stopped",
+                "skipped")) {
             rotations(o);
             syncs(o);
         }
@@ -203,8 +205,8 @@ public final class Metrics {
 
     public Plugins.Notifier notices() {
         return n -> {
-            notices(n.kind()).increment();
-            if ("revocable".equals(n.kind())) gauges(n.secretId()).revocableSince = clock.millis() / 1000.0;
+            notices(n.word()).increment();
+            if (n.kind() == Policy.NoticeKind.REVOCABLE) gauges(n.secretId()).revocableSince = clock.millis() / 1000.0;
         };
     }
 
@@ -222,17 +224,16 @@ public final class Metrics {
 
     public void finished(String secretId, Outcome outcome, Duration took) {
         rotations(outcomeWord(outcome)).increment();
-        if (outcome instanceof Outcome.Completed || outcome instanceof Outcome.RolledBack
-                || outcome instanceof Outcome.Skipped s && s.reason().startsWith("not due")) {
+        if (outcome.inFlight()) {
+            inFlight.put(secretId, Boolean.TRUE);
+        } else if (!(outcome instanceof Outcome.Unavailable)) {
             inFlight.remove(secretId);
             gauges(secretId).revocableSince = Double.NaN;
-        } else if (outcome instanceof Outcome.Waiting || outcome instanceof Outcome.Stopped st && !"-".equals(st.rotationId())) {
-            inFlight.put(secretId, Boolean.TRUE);
         }
     }
 
     public void synced(String secretId, Outcome outcome) {
-        if (!outcome.failed()) lastSync.set(clock.millis());
+        if (!outcome.failed() && !(outcome instanceof Outcome.Undelivered)) lastSync.set(clock.millis());
         syncs(outcomeWord(outcome)).increment();
     }
 
@@ -243,11 +244,15 @@ public final class Metrics {
     }
 
     static String outcomeWord(Outcome o) {
-        if (o instanceof Outcome.Completed) return "completed";
-        if (o instanceof Outcome.Waiting) return "waiting";
+        if (o instanceof Outcome.Completed || o instanceof Outcome.Delivered) return "completed";
+        if (o instanceof Outcome.Waiting || o instanceof Outcome.Undelivered || o instanceof Outcome.InFlightElsewhere) {
+            return "waiting";
+        }
         if (o instanceof Outcome.RolledBack) return "rolled_back";
+        if (o instanceof Outcome.NotRetired) return "not_retired";
         if (o instanceof Outcome.AwaitingPerson) return "awaiting_person";
-        if (o instanceof Outcome.Stopped) return "stopped";
+        if (o instanceof Outcome.BackingOff) return "backing_off";
+        if (o instanceof Outcome.Stopped || o instanceof Outcome.Unavailable) return "stopped";
         return "skipped";
     }
 

@@ -32,7 +32,14 @@ public record Policy(Path source, Map<String, IssuerSpec> issuers, List<SecretPo
     }
 
     /** The events keyward announces. */
-    public enum NoticeKind { DUE, FAILED, DEGRADED, REVOCABLE, EMERGENCY, REJECTED }
+    public enum NoticeKind {
+        DUE, FAILED, DEGRADED, REVOCABLE, EMERGENCY, REJECTED;
+
+        /** As written in the policy, logs, metrics and notifications. */
+        public String word() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
 
     /** Loads and validates a policy file; every problem is reported at once. */
     public static Policy load(Path file) throws ConfigException {
@@ -49,11 +56,13 @@ public record Policy(Path source, Map<String, IssuerSpec> issuers, List<SecretPo
 
     /**
      * One managed secret. {@code watch} is how often keyward looks for a version someone else
-     * wrote in Vault (empty: never).
+     * wrote in Vault (empty: never); {@code retryCap} the longest wait between attempts after
+     * rotations that rolled back.
      */
     public record SecretPolicy(String id, String mount, String path, List<String> fields, GeneratorSpec generator,
                                Optional<String> issuer, Schedule schedule, Duration grace, RetrySpec retry,
-                               List<VerifySpec> verify, List<TargetSpec> targets, Optional<Duration> watch) {
+                               List<VerifySpec> verify, List<TargetSpec> targets, Optional<Duration> watch,
+                               Duration retryCap) {
         public SecretPolicy {
             fields = List.copyOf(fields);
             verify = List.copyOf(verify);

@@ -44,6 +44,9 @@ final class PolicyReader {
     private ZoneId defaultZone = ZoneId.of("UTC");
     private Duration defaultGrace = Duration.ofHours(1);
     private Policy.RetrySpec defaultRetry = new Policy.RetrySpec(3, Duration.ofSeconds(1), Duration.ofMinutes(1));
+    private Duration defaultRetryCap = RETRY_CAP;
+    /** The longest wait between attempts after rotations that rolled back. */
+    static final Duration RETRY_CAP = Duration.ofHours(6);
     private Optional<Duration> defaultWatch = Optional.of(Duration.ofMinutes(5));
     private Policy.Restarts restarts = Policy.Restarts.DEFAULT;
     /** Every issuer name the policy defines, including ones with problems (so they are not also "not defined"). */
@@ -115,6 +118,7 @@ final class PolicyReader {
         zone(d, "zone").ifPresent(z -> defaultZone = z);
         defaultGrace = nonNegative(d, "grace").orElse(defaultGrace);
         defaultRetry = retry(d, defaultRetry);
+        defaultRetryCap = retryCap(d, defaultRetryCap);
         defaultWatch = watch(d, defaultWatch);
         d.object("restarts").ifPresent(r -> {
             int atOnce = r.integer("at_once", Policy.Restarts.DEFAULT.atOnce(), 1, 1000);
@@ -355,6 +359,7 @@ final class PolicyReader {
 
         Duration grace = nonNegative(f, "grace").orElse(defaultGrace);
         Policy.RetrySpec retry = retry(f, defaultRetry);
+        Duration retryCap = retryCap(f, defaultRetryCap);
         List<Policy.VerifySpec> verify = f.list("verify", v -> verify(v, where));
         List<Policy.TargetSpec> targets = targets(f, where, fields);
         Optional<Duration> watch = watch(f, defaultWatch);
@@ -372,7 +377,7 @@ final class PolicyReader {
             return null;
         }
         return new Policy.SecretPolicy(id, mount, path, fields, generator, issuer, schedule, grace, retry, verify, targets,
-                watch);
+                watch, retryCap);
     }
 
     private Policy.GeneratorSpec generator(Fields g, String where, String defaultField, List<String> fields,
@@ -750,6 +755,11 @@ final class PolicyReader {
             s.append((b & 4) != 0 ? 'r' : '-').append((b & 2) != 0 ? 'w' : '-').append((b & 1) != 0 ? 'x' : '-');
         }
         return PosixFilePermissions.fromString(s.toString());
+    }
+
+    /** {@code retry_cap}: after rolled-back rotations the next attempt waits 1m, 2m, 4m, ... up to this. */
+    private Duration retryCap(Fields f, Duration fallback) {
+        return f.duration("retry_cap", fallback, Duration.ofMinutes(1), Duration.ofDays(30));
     }
 
     private Policy.RetrySpec retry(Fields f, Policy.RetrySpec fallback) {

@@ -2,6 +2,7 @@ package io.keyward.rotation;
 
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -12,6 +13,7 @@ import java.util.TreeMap;
 /**
  * One secret's journal, kept in Vault at {@code <state>/journal/<id>}: the rotation in flight (or
  * the last one) and a short history. Every change is a check-and-set write of a new version.
+ * Acknowledgements are kept per (agent, target): an agent acknowledges only its own targets.
  */
 public record JournalEntry(
         String secretId,
@@ -27,7 +29,8 @@ public record JournalEntry(
         int pendingVersion,
         int newVersion,
         String newFingerprint,
-        Map<String, Integer> acks,
+        Map<String, Map<String, Ack>> acks,
+        boolean oldKept,
         int attempts,
         String lastError,
         Instant retryAt,
@@ -38,37 +41,35 @@ public record JournalEntry(
 
     static final int HISTORY = 20;
 
+    /** The trigger of a rotation that delivers a version someone else wrote in Vault. */
+    public static final String VAULT_CHANGE = "vault-change";
+
     public JournalEntry {
         Objects.requireNonNull(secretId, "secretId");
         Objects.requireNonNull(phase, "phase");
-        acks = Map.copyOf(acks);
-        phaseTimes = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(phaseTimes));
+        Map<String, Map<String, Ack>> a = new TreeMap<>();
+        acks.forEach((agent, targets) -> a.put(agent, Collections.unmodifiableMap(new TreeMap<>(targets))));
+        acks = Collections.unmodifiableMap(a);
+        phaseTimes = Collections.unmodifiableMap(new LinkedHashMap<>(phaseTimes));
         history = List.copyOf(history);
     }
 
+    /** One target's acknowledgement: the version it has, and since when. */
+    public record Ack(int version, Instant at) {}
+
     /** A finished rotation, as kept in the history. */
     public record HistoryItem(String rotationId, String trigger, Instant startedAt, Instant finishedAt, String outcome,
-                              int fromVersion, int toVersion, String error) {}
+                              int fromVersion, int toVersion, String error) {
 
-    /** The trigger of a rotation that delivers a version someone else wrote in Vault. */
-    public static final String VAULT_CHANGE = "vault-change";
+        /** True for a rotation keyward started that ended rolled back (a failed attempt). */
+        public boolean failedAttempt() {
+            return "rolled_back".equals(outcome) && !VAULT_CHANGE.equals(trigger);
+        }
+    }
 
     /** True when this rotation delivers a version written in Vault by someone else (it starts at VERIFY). */
     public boolean external() {
         return VAULT_CHANGE.equals(trigger);
-    }
-
-    /** When a step outside the phases happened ("revocable": the old key was reported revocable). */
-    public Optional<Instant> marked(String what) {
-        return Optional.ofNullable(phaseTimes.get(what));
-    }
-
-    JournalEntry mark(String what, Instant at) {
-        Map<String, Instant> times = new LinkedHashMap<>(phaseTimes);
-        times.put(what, at);
-        return new JournalEntry(secretId, rotationId, phase, owner, leaseUntil, startedAt, at, trigger, emergency,
-                liveVersionBefore, pendingVersion, newVersion, newFingerprint, acks, attempts, lastError, retryAt,
-                retireAfter, rollback, times, history);
     }
 
     public boolean active() {
@@ -79,167 +80,188 @@ public record JournalEntry(
         return Optional.ofNullable(lastError);
     }
 
+    /** When a step outside the phases happened ("revocable": the old key was reported revocable). */
+    public Optional<Instant> marked(String what) {
+        return Optional.ofNullable(phaseTimes.get(what));
+    }
+
+    /**
+     * The acknowledgement of one agent's target, if it has the new version or a newer one (either
+     * way it no longer holds the old one).
+     */
+    public Optional<Ack> ack(String agent, String target) {
+        Ack a = acks.getOrDefault(agent, Map.of()).get(target);
+        return a != null && newVersion > 0 && a.version() >= newVersion ? Optional.of(a) : Optional.empty();
+    }
+
     static JournalEntry start(String secretId, String rotationId, String owner, Instant now, Instant leaseUntil,
                               String trigger, boolean emergency, int liveVersion, List<HistoryItem> history) {
         return new JournalEntry(secretId, rotationId, Phase.CLAIMED, owner, leaseUntil, now, now, trigger, emergency,
-                liveVersion, 0, 0, null, Map.of(), 0, null, null, null, null, Map.of(Phase.CLAIMED.word(), now), history);
+                liveVersion, 0, 0, null, Map.of(), false, 0, null, null, null, null,
+                Map.of(Phase.CLAIMED.word(), now), history);
     }
 
+    // ---- changes: each returns a new entry -----------------------------------------------------
+
     JournalEntry to(Phase next, Instant now) {
-        Map<String, Instant> times = new LinkedHashMap<>(phaseTimes);
-        times.put(next.word(), now);
-        return new JournalEntry(secretId, rotationId, next, owner, leaseUntil, startedAt, now, trigger, emergency,
-                liveVersionBefore, pendingVersion, newVersion, newFingerprint, acks, 0, null, null, retireAfter,
-                rollback, times, history);
+        Change c = change();
+        c.phase = next;
+        c.updatedAt = now;
+        c.phaseTimes.put(next.word(), now);
+        c.attempts = 0;
+        c.lastError = null;
+        c.retryAt = null;
+        return c.done();
+    }
+
+    JournalEntry mark(String what, Instant at) {
+        Change c = change();
+        c.phaseTimes.put(what, at);
+        c.updatedAt = at;
+        return c.done();
     }
 
     JournalEntry owned(String newOwner, Instant until, Instant now) {
-        return new JournalEntry(secretId, rotationId, phase, newOwner, until, startedAt, now, trigger, emergency,
-                liveVersionBefore, pendingVersion, newVersion, newFingerprint, acks, attempts, lastError, retryAt,
-                retireAfter, rollback, phaseTimes, history);
+        Change c = change();
+        c.owner = newOwner;
+        c.leaseUntil = until;
+        c.updatedAt = now;
+        return c.done();
     }
 
-    JournalEntry staged(int pending, String fingerprint) {
-        return new JournalEntry(secretId, rotationId, phase, owner, leaseUntil, startedAt, updatedAt, trigger, emergency,
-                liveVersionBefore, pending, newVersion, fingerprint, acks, attempts, lastError, retryAt, retireAfter,
-                rollback, phaseTimes, history);
+    JournalEntry staged(int pending, String fingerprint, boolean kept) {
+        Change c = change();
+        c.pendingVersion = pending;
+        c.newFingerprint = fingerprint;
+        c.oldKept = kept;
+        return c.done();
     }
 
     JournalEntry promotedAs(int version) {
-        return new JournalEntry(secretId, rotationId, phase, owner, leaseUntil, startedAt, updatedAt, trigger, emergency,
-                liveVersionBefore, pendingVersion, version, newFingerprint, acks, attempts, lastError, retryAt,
-                retireAfter, rollback, phaseTimes, history);
+        Change c = change();
+        c.newVersion = version;
+        return c.done();
     }
 
-    JournalEntry acked(String target, int version, Instant now) {
-        Map<String, Integer> a = new TreeMap<>(acks);
-        a.put(target, version);
-        return new JournalEntry(secretId, rotationId, phase, owner, leaseUntil, startedAt, now, trigger, emergency,
-                liveVersionBefore, pendingVersion, newVersion, newFingerprint, a, attempts, lastError, retryAt,
-                retireAfter, rollback, phaseTimes, history);
+    JournalEntry acked(String agent, Map<String, Ack> targets, Instant now) {
+        Change c = change();
+        Map<String, Ack> mine = new TreeMap<>(c.acks.getOrDefault(agent, Map.of()));
+        mine.putAll(targets);
+        c.acks.put(agent, mine);
+        c.updatedAt = now;
+        return c.done();
     }
 
     JournalEntry failed(String error, Instant retry, Instant now) {
-        return new JournalEntry(secretId, rotationId, phase, owner, leaseUntil, startedAt, now, trigger, emergency,
-                liveVersionBefore, pendingVersion, newVersion, newFingerprint, acks, attempts + 1, error, retry,
-                retireAfter, rollback, phaseTimes, history);
+        Change c = change();
+        c.attempts++;
+        c.lastError = error;
+        c.retryAt = retry;
+        c.updatedAt = now;
+        return c.done();
+    }
+
+    /** Waiting without an error (for other members, or a person): the time to look again. */
+    JournalEntry waitingUntil(Instant retry, Instant now) {
+        Change c = change();
+        c.lastError = null;
+        c.retryAt = retry;
+        c.updatedAt = now;
+        return c.done();
     }
 
     JournalEntry retiringAfter(Instant at) {
-        return new JournalEntry(secretId, rotationId, phase, owner, leaseUntil, startedAt, updatedAt, trigger, emergency,
-                liveVersionBefore, pendingVersion, newVersion, newFingerprint, acks, attempts, lastError, retryAt, at,
-                rollback, phaseTimes, history);
+        Change c = change();
+        c.retireAfter = at;
+        return c.done();
     }
 
     JournalEntry rollingBack(String reason, Instant now) {
-        return new JournalEntry(secretId, rotationId, phase, owner, leaseUntil, startedAt, now, trigger, emergency,
-                liveVersionBefore, pendingVersion, newVersion, newFingerprint, acks, attempts, reason, retryAt,
-                retireAfter, reason, phaseTimes, history);
+        Change c = change();
+        c.lastError = reason;
+        c.rollback = reason;
+        c.updatedAt = now;
+        return c.done();
     }
 
     JournalEntry asEmergency() {
-        return new JournalEntry(secretId, rotationId, phase, owner, leaseUntil, startedAt, updatedAt, trigger, true,
-                liveVersionBefore, pendingVersion, newVersion, newFingerprint, acks, attempts, lastError, retryAt,
-                retireAfter, rollback, phaseTimes, history);
+        Change c = change();
+        c.emergency = true;
+        return c.done();
     }
 
-    JournalEntry finished(Phase end, String outcome, Instant now) {
-        List<HistoryItem> h = new ArrayList<>(history);
-        h.add(0, new HistoryItem(rotationId, trigger, startedAt, now, outcome, liveVersionBefore,
-                end == Phase.RETIRED ? newVersion : liveVersionBefore, end == Phase.RETIRED ? null : lastError));
-        while (h.size() > HISTORY) h.remove(h.size() - 1);
-        Map<String, Instant> times = new LinkedHashMap<>(phaseTimes);
-        times.put(end.word(), now);
-        return new JournalEntry(secretId, rotationId, end, owner, now, startedAt, now, trigger, emergency,
-                liveVersionBefore, pendingVersion, newVersion, newFingerprint, acks, attempts, lastError, null,
-                retireAfter, rollback, times, h);
+    JournalEntry finished(Phase end, String outcome, String error, Instant now) {
+        Change c = change();
+        c.history.add(0, new HistoryItem(rotationId, trigger, startedAt, now, outcome, liveVersionBefore,
+                end == Phase.RETIRED ? newVersion : liveVersionBefore, error));
+        while (c.history.size() > HISTORY) c.history.remove(c.history.size() - 1);
+        c.phaseTimes.put(end.word(), now);
+        c.phase = end;
+        c.leaseUntil = now;
+        c.updatedAt = now;
+        c.lastError = error;
+        c.retryAt = null;
+        return c.done();
     }
 
-    // ---- encoding as Vault KV data ---------------------------------------------------------
+    private Change change() {
+        return new Change(this);
+    }
 
-    SecretData toData() {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("secret_id", secretId);
-        put(m, "rotation_id", rotationId);
-        m.put("phase", phase.word());
-        put(m, "owner", owner);
-        put(m, "lease_until", leaseUntil);
-        put(m, "started_at", startedAt);
-        put(m, "updated_at", updatedAt);
-        put(m, "trigger", trigger);
-        m.put("emergency", emergency);
-        m.put("live_version_before", liveVersionBefore);
-        m.put("pending_version", pendingVersion);
-        m.put("new_version", newVersion);
-        put(m, "new_fingerprint", newFingerprint);
-        m.put("acks", acks);
-        m.put("attempts", attempts);
-        put(m, "last_error", lastError);
-        put(m, "retry_at", retryAt);
-        put(m, "retire_after", retireAfter);
-        put(m, "rollback", rollback);
-        Map<String, Object> times = new LinkedHashMap<>();
-        phaseTimes.forEach((k, v) -> times.put(k, v.toString()));
-        m.put("phase_times", times);
-        List<Object> h = new ArrayList<>();
-        for (HistoryItem i : history) {
-            Map<String, Object> x = new LinkedHashMap<>();
-            x.put("rotation_id", i.rotationId());
-            put(x, "trigger", i.trigger());
-            put(x, "started_at", i.startedAt());
-            put(x, "finished_at", i.finishedAt());
-            x.put("outcome", i.outcome());
-            x.put("from_version", i.fromVersion());
-            x.put("to_version", i.toVersion());
-            put(x, "error", i.error());
-            h.add(x);
+    /** A copy of every field, changed in place, then made into a new entry. */
+    private static final class Change {
+        final String secretId;
+        final String rotationId;
+        Phase phase;
+        String owner;
+        Instant leaseUntil;
+        final Instant startedAt;
+        Instant updatedAt;
+        final String trigger;
+        boolean emergency;
+        final int liveVersionBefore;
+        int pendingVersion;
+        int newVersion;
+        String newFingerprint;
+        final Map<String, Map<String, Ack>> acks;
+        boolean oldKept;
+        int attempts;
+        String lastError;
+        Instant retryAt;
+        Instant retireAfter;
+        String rollback;
+        final Map<String, Instant> phaseTimes;
+        final List<HistoryItem> history;
+
+        Change(JournalEntry e) {
+            secretId = e.secretId;
+            rotationId = e.rotationId;
+            phase = e.phase;
+            owner = e.owner;
+            leaseUntil = e.leaseUntil;
+            startedAt = e.startedAt;
+            updatedAt = e.updatedAt;
+            trigger = e.trigger;
+            emergency = e.emergency;
+            liveVersionBefore = e.liveVersionBefore;
+            pendingVersion = e.pendingVersion;
+            newVersion = e.newVersion;
+            newFingerprint = e.newFingerprint;
+            acks = new TreeMap<>(e.acks);
+            oldKept = e.oldKept;
+            attempts = e.attempts;
+            lastError = e.lastError;
+            retryAt = e.retryAt;
+            retireAfter = e.retireAfter;
+            rollback = e.rollback;
+            phaseTimes = new LinkedHashMap<>(e.phaseTimes);
+            history = new ArrayList<>(e.history);
         }
-        m.put("history", h);
-        return SecretData.of(m);
-    }
 
-    static JournalEntry fromData(String secretId, SecretData data) {
-        Map<String, Object> m = data.fields();
-        Map<String, Integer> acks = new TreeMap<>();
-        if (m.get("acks") instanceof Map<?, ?> a) a.forEach((k, v) -> acks.put(k.toString(), ((Number) v).intValue()));
-        Map<String, Instant> times = new LinkedHashMap<>();
-        if (m.get("phase_times") instanceof Map<?, ?> t) {
-            for (Object k : t.keySet()) {
-                Object v = t.get(k);
-                if (v != null) times.put(k.toString(), Instant.parse(v.toString()));
-            }
+        JournalEntry done() {
+            return new JournalEntry(secretId, rotationId, phase, owner, leaseUntil, startedAt, updatedAt, trigger,
+                    emergency, liveVersionBefore, pendingVersion, newVersion, newFingerprint, acks, oldKept, attempts,
+                    lastError, retryAt, retireAfter, rollback, phaseTimes, history);
         }
-        List<HistoryItem> history = new ArrayList<>();
-        if (m.get("history") instanceof List<?> l) {
-            for (Object o : l) {
-                Map<?, ?> x = (Map<?, ?>) o;
-                history.add(new HistoryItem(str(x.get("rotation_id")), str(x.get("trigger")), time(x.get("started_at")),
-                        time(x.get("finished_at")), str(x.get("outcome")), num(x.get("from_version")),
-                        num(x.get("to_version")), str(x.get("error"))));
-            }
-        }
-        return new JournalEntry(secretId, str(m.get("rotation_id")),
-                Phase.valueOf(str(m.get("phase")).toUpperCase(java.util.Locale.ROOT)), str(m.get("owner")),
-                time(m.get("lease_until")), time(m.get("started_at")), time(m.get("updated_at")), str(m.get("trigger")),
-                Boolean.TRUE.equals(m.get("emergency")), num(m.get("live_version_before")), num(m.get("pending_version")),
-                num(m.get("new_version")), str(m.get("new_fingerprint")), acks, num(m.get("attempts")),
-                str(m.get("last_error")), time(m.get("retry_at")), time(m.get("retire_after")), str(m.get("rollback")),
-                times, history);
-    }
-
-    private static void put(Map<String, Object> m, String k, Object v) {
-        if (v != null) m.put(k, v.toString());
-    }
-
-    private static String str(Object o) {
-        return o == null ? null : o.toString();
-    }
-
-    private static int num(Object o) {
-        return o instanceof Number n ? n.intValue() : 0;
-    }
-
-    private static Instant time(Object o) {
-        return o == null ? null : Instant.parse(o.toString());
     }
 }

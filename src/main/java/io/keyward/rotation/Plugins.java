@@ -1,6 +1,10 @@
 package io.keyward.rotation;
 
+import io.keyward.policy.Policy;
 import java.io.IOException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Optional;
 
 /** The plug-in points the rotation core calls; implementations live in other packages or in tests. */
 public final class Plugins {
@@ -13,46 +17,44 @@ public final class Plugins {
         String generate() throws IOException;
     }
 
+    /** Where the owner of a key tells when it was last used: an old key used recently is still held by someone. */
+    public interface Usage {
+        /** When the value was last seen used, where the system can tell. */
+        default Optional<Instant> lastUsed(String secretId, String value) throws IOException {
+            return Optional.empty();
+        }
+
+        /** An old value used more recently than this is still in use and is not retired. */
+        default Duration quiet() {
+            return Duration.ZERO;
+        }
+    }
+
     /**
      * The system that owns a key. {@code issue} must return the same key when called twice with one
      * request id (keyward repeats it after a crash); {@code revoke} must be harmless to repeat.
      */
-    public interface Issuer {
+    public interface Issuer extends Usage {
         String issue(String secretId, String requestId) throws IOException;
 
-        /** Makes the issuer accept a value keyward generated; by default there is nothing to do. */
+        /** Makes the issuer accept a value keyward generated. */
         default void accept(String secretId, String value) throws IOException {
         }
 
         void revoke(String secretId, String value) throws IOException;
+    }
 
-        /**
-         * True when a person makes and revokes the keys (DocBits' settings page): keyward never calls
-         * issue or revoke, it announces when a key is due and when the old one may be revoked.
-         */
-        default boolean manual() {
-            return false;
-        }
-
-        /** How long before a manual key is due keyward announces it. */
-        default java.time.Duration notice() {
-            return java.time.Duration.ZERO;
-        }
-
-        /** When the issuer last saw the value used, where it can tell. */
-        default java.util.Optional<java.time.Instant> lastUsed(String secretId, String value) throws IOException {
-            return java.util.Optional.empty();
-        }
-
-        /** An old value used more recently than this is still in use and is not retired. */
-        default java.time.Duration quiet() {
-            return java.time.Duration.ZERO;
-        }
+    /**
+     * Keys a person makes and revokes (DocBits' settings page): keyward announces when one is due,
+     * takes the new one, and reports when the old one may be revoked; it can tell when the issuer
+     * refuses a key.
+     */
+    public interface ManualKeys extends Usage {
+        /** How long before a key is due keyward announces it. */
+        Duration notice();
 
         /** True when the issuer is seen to refuse the value (revoked); false when it accepts it or cannot tell. */
-        default boolean refuses(String secretId, String value) throws IOException {
-            return false;
-        }
+        boolean refuses(String secretId, String value) throws IOException;
     }
 
     /** Proves a new value works before it is promoted; throws {@link Rejected} when it does not. */
@@ -92,7 +94,16 @@ public final class Plugins {
     }
 
     /** One announcement; {@code detail} never holds a secret value. */
-    public record Notice(String kind, String secretId, String rotationId, int version, String detail) {}
+    public record Notice(Policy.NoticeKind kind, String secretId, String rotationId, int version, String detail) {
+        public Notice {
+            java.util.Objects.requireNonNull(kind, "kind");
+        }
+
+        /** The kind as written in logs, metrics and notifications ("due", "failed", ...). */
+        public String word() {
+            return kind.name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
 
     /** Called after each phase is journaled (metrics, and the crash tests' pause hook). */
     @FunctionalInterface

@@ -41,6 +41,12 @@ public final class Retrier {
         }
     }
 
+    /** An I/O step with no result. */
+    @FunctionalInterface
+    public interface Action {
+        void run() throws IOException;
+    }
+
     /** A failure that says how long to wait before the next attempt (like HTTP Retry-After). */
     public interface HasRetryAfter {
         java.util.Optional<Duration> retryAfter();
@@ -58,6 +64,14 @@ public final class Retrier {
 
     public Backoff backoff() {
         return backoff;
+    }
+
+    /** As {@link #call}, for a step with no result. */
+    public void run(Action action, Predicate<IOException> retryable) throws IOException {
+        call(() -> {
+            action.run();
+            return null;
+        }, retryable);
     }
 
     /**

@@ -3,26 +3,23 @@ package io.keyward.rotation;
 import io.keyward.policy.Policy;
 import java.util.List;
 import java.util.Objects;
-import java.util.Optional;
 
 /**
- * A secret's policy with the plug-ins that serve it: where new values come from (a generator,
- * or an issuer that mints them), the issuer that accepts and revokes them, verifiers and targets.
+ * A secret's policy with the plug-ins that serve it on this agent: where new values come from,
+ * verifiers, and this agent's own targets.
  */
-public record SecretBinding(Policy.SecretPolicy policy, Optional<Plugins.Generator> generator,
-                            Optional<Plugins.Issuer> issuer, List<Plugins.Verifier> verifiers,
+public record SecretBinding(Policy.SecretPolicy policy, KeySource source, List<Plugins.Verifier> verifiers,
                             List<Plugins.Target> targets) {
 
     public SecretBinding {
         Objects.requireNonNull(policy, "policy");
+        Objects.requireNonNull(source, "source");
         verifiers = List.copyOf(verifiers);
         targets = List.copyOf(targets);
         boolean issued = policy.generator() instanceof Policy.GeneratorSpec.Issued;
-        if (issued && issuer.isEmpty()) {
-            throw new IllegalArgumentException("secret " + policy.id() + " is issued but has no issuer");
-        }
-        if (!issued && generator.isEmpty()) {
-            throw new IllegalArgumentException("secret " + policy.id() + " has no generator");
+        if (issued == source instanceof KeySource.Generated) {
+            throw new IllegalArgumentException("secret " + policy.id() + (issued ? " is issued but has a generator"
+                    : " is generated but its source is an issuer"));
         }
     }
 
@@ -34,12 +31,14 @@ public record SecretBinding(Policy.SecretPolicy policy, Optional<Plugins.Generat
         return SecretPath.of(policy.mount(), policy.path());
     }
 
-    /** True when the issuer mints the value (rather than accepting one keyward made). */
-    public boolean issued() {
-        return policy.generator() instanceof Policy.GeneratorSpec.Issued;
-    }
-
     public String field() {
         return policy.generator().field();
+    }
+
+    /** The ids of this agent's targets. */
+    public java.util.Set<String> targetIds() {
+        java.util.Set<String> ids = new java.util.TreeSet<>();
+        for (Plugins.Target t : targets) ids.add(t.id());
+        return ids;
     }
 }

@@ -1,8 +1,10 @@
 package io.keyward.schedule;
 
 import io.keyward.rotation.JournalEntry;
+import io.keyward.rotation.KeySource;
 import io.keyward.rotation.Outcome;
 import io.keyward.rotation.Phase;
+import io.keyward.rotation.Rotator;
 import io.keyward.rotation.SecretBinding;
 import java.time.Duration;
 import java.time.Instant;
@@ -16,7 +18,8 @@ final class NextRun {
     /**
      * The next start: a rotation in flight resumes when its wait ends (grace, retry, another
      * agent's lease); otherwise the schedule decides, counting from the last rotation (now, for a
-     * secret that does not exist yet), moved into the window and delayed by the jitter.
+     * secret that does not exist yet), moved into the window and delayed by the jitter; after
+     * rolled-back attempts, not before the backoff ends.
      */
     static Instant after(SecretBinding b, Optional<JournalEntry> journal, Optional<Instant> lastRotated, Instant now,
                          double jitterFraction, String agentId) {
@@ -31,19 +34,30 @@ final class NextRun {
             if (e.retryAt() != null) return later(e.retryAt(), now);
             return now;
         }
+        Instant start;
         if (lastRotated.isEmpty()) {
-            return b.policy().schedule().window().map(w -> w.nextOpen(now)).orElse(now);
+            start = b.policy().schedule().window().map(w -> w.nextOpen(now)).orElse(now);
+        } else {
+            start = b.policy().schedule().start(lastRotated.get(), now, jitterFraction);
+            // A manual key is announced its notice ahead of its due time.
+            if (b.source() instanceof KeySource.Manual m && !start.equals(Instant.MAX)) start = start.minus(m.keys().notice());
         }
-        Instant start = b.policy().schedule().start(lastRotated.get(), now, jitterFraction);
-        // A manual key is announced its notice ahead of its due time.
-        Instant announce = b.issued() ? b.issuer().filter(i -> i.manual()).map(i -> start.minus(i.notice())).orElse(start) : start;
-        return later(announce, now);
+        Optional<Instant> retry = journal.flatMap(e -> Rotator.nextAttempt(e, b.policy()));
+        if (retry.isPresent() && retry.get().isAfter(start)) start = retry.get();
+        return later(start, now);
     }
 
-    /** After a run: a wait ends at its time; a failure cools down for the policy's longest backoff. */
+    /**
+     * After a run: a wait ends at its time; a failure cools down for the policy's longest backoff;
+     * empty when the schedule (and any backoff after rolled-back attempts) decides again.
+     */
     static Optional<Instant> afterOutcome(SecretBinding b, Outcome o, Instant now) {
         if (o instanceof Outcome.Waiting w) return Optional.of(later(w.until(), now));
         if (o instanceof Outcome.AwaitingPerson a) return Optional.of(later(a.recheck(), now));
+        if (o instanceof Outcome.BackingOff f) return Optional.of(later(f.next(), now));
+        if (o instanceof Outcome.OutsideWindow w) return Optional.of(later(w.opens(), now));
+        if (o instanceof Outcome.InFlightElsewhere x && x.until() != null) return Optional.of(later(x.until(), now));
+        if (o instanceof Outcome.RolledBack || o instanceof Outcome.NotRetired) return Optional.empty();
         if (o.failed()) {
             Duration cool = b.policy().retry().max().compareTo(Duration.ofSeconds(5)) < 0 ? Duration.ofSeconds(5)
                     : b.policy().retry().max();

@@ -166,7 +166,7 @@ public final class RotationScheduler implements AutoCloseable {
         try {
             Optional<Instant> last = rotator.lastRotated(b);
             observer.state(b.id(), last, last.map(t -> b.policy().schedule().due(t)).orElse(clock.instant()));
-            return NextRun.after(b, rotator.journal(b.id()).map(Rotator.Journaled::entry), last,
+            return NextRun.after(b, rotator.journal(b.id()).map(io.keyward.rotation.Journal.Journaled::entry), last,
                     clock.instant(), random.getAsDouble(), agentId);
         } catch (StoreException e) {
             LOG.warn("cannot read the state of {} yet ({}); trying it now", b.id(), e.getMessage());
@@ -187,7 +187,7 @@ public final class RotationScheduler implements AutoCloseable {
             if (o.failed()) {
                 failures.incrementAndGet();
                 LOG.warn("{}", o.describe());
-            } else if (!(o instanceof Outcome.Skipped s && s.reason().startsWith("not due"))) {
+            } else if (!(o instanceof Outcome.NotDue)) {
                 LOG.info("{}", o.describe());
             }
             next = NextRun.afterOutcome(b, o, clock.instant()).orElseGet(() -> firstRun(b));
@@ -232,10 +232,10 @@ public final class RotationScheduler implements AutoCloseable {
         try {
             Outcome o = rotator.sync(b);
             observer.synced(secretId, o);
-            if (o.failed()) {
+            if (o.failed() || o instanceof Outcome.Undelivered) {
                 failures.incrementAndGet();
                 LOG.warn("{}", o.describe());
-            } else if (!(o instanceof Outcome.Skipped)) {
+            } else if (!(o instanceof Outcome.UpToDate || o instanceof Outcome.Skipped || o instanceof Outcome.Refused)) {
                 LOG.info("{}", o.describe());
             }
         } catch (RuntimeException e) {

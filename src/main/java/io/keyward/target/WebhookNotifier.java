@@ -5,7 +5,6 @@ import io.keyward.rotation.Plugins;
 import java.io.IOException;
 import java.time.Clock;
 import java.util.LinkedHashMap;
-import java.util.Locale;
 import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -32,25 +31,19 @@ final class WebhookNotifier implements Plugins.Notifier {
 
     @Override
     public void announce(Plugins.Notice n) {
-        Policy.NoticeKind kind;
-        try {
-            kind = Policy.NoticeKind.valueOf(n.kind().toUpperCase(Locale.ROOT));
-        } catch (IllegalArgumentException e) {
-            return;
-        }
-        if (!spec.events().contains(kind)) return;
+        if (!spec.events().contains(n.kind())) return;
         Map<String, Object> body = new LinkedHashMap<>();
-        body.put("event", n.kind());
+        body.put("event", n.word());
         body.put("secret_id", n.secretId());
         if (n.rotationId() != null) body.put("rotation_id", n.rotationId());
         if (n.version() > 0) body.put("version", n.version());
         body.put("detail", n.detail());
         body.put("time", clock.instant().toString());
-        String id = n.kind() + ":" + n.secretId() + ":" + (n.rotationId() == null ? n.version() : n.rotationId());
+        String id = n.word() + ":" + n.secretId() + ":" + (n.rotationId() == null ? n.version() : n.rotationId());
         try {
             post.post("notification", spec.url(), spec.signingKey(), JSON.writeValueAsString(body), id, spec.timeout());
         } catch (IOException e) {
-            LOG.warn("could not send the {} notification for {}: {}", n.kind(), n.secretId(), e.getMessage());
+            LOG.warn("could not send the {} notification for {}: {}", n.word(), n.secretId(), e.getMessage());
         }
     }
 }

@@ -19,6 +19,7 @@ final class ArchitectureTest {
         noClasses().that().resideInAPackage("io.keyward.rotation..")
                 .should().dependOnClassesThat().resideInAnyPackage(
                         "io.keyward.vault..", "io.keyward.audit..", "io.keyward.daemon..", "io.keyward.cli..",
+                        "io.keyward.fleet..", "io.keyward.schedule..", "io.keyward.target..", "io.keyward.docbits..",
                         "io.github.jopenlibs..", "java.net..", "java.nio.file..", "java.nio.channels..",
                         "org.quartz..", "io.micrometer..", "ch.qos.logback..", "org.slf4j..", "tools.jackson..")
                 .check(CLASSES);
@@ -37,6 +38,15 @@ final class ArchitectureTest {
                 .should().dependOnClassesThat().resideInAnyPackage(
                         "io.keyward.vault..", "io.keyward.audit..", "io.keyward.daemon..", "io.keyward.cli..",
                         "io.keyward.rotation..", "io.github.jopenlibs..", "ch.qos.logback..")
+                .check(CLASSES);
+    }
+
+    @Test
+    void fleet_usesOnlyTheRotationCore() {
+        noClasses().that().resideInAPackage("io.keyward.fleet..")
+                .should().dependOnClassesThat().resideInAnyPackage(
+                        "io.keyward.vault..", "io.keyward.audit..", "io.keyward.daemon..", "io.keyward.cli..",
+                        "io.keyward.schedule..", "io.keyward.target..", "io.keyward.docbits..", "io.github.jopenlibs..")
                 .check(CLASSES);
     }
 

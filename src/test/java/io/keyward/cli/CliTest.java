@@ -147,6 +147,7 @@ final class CliTest {
                 "state:",
                 "  mount: secret",
                 "  path: keyward-cli",
+                "  dir: " + dir.resolve("state"),
                 "audit:",
                 "  file: " + dir.resolve("audit.jsonl"),
                 "  hmac_key_file: " + dir.resolve("hmac.key"),

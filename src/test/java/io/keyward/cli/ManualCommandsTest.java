@@ -53,7 +53,7 @@ final class ManualCommandsTest {
         config = Files.writeString(dir.resolve("keyward.yaml"), String.join("\n",
                 "agent: { id: manual-cli }",
                 "vault: { address: \"" + vault.address() + "\" }",
-                "state: { mount: secret, path: " + vault.uniqueName("state") + " }",
+                "state: { mount: secret, path: " + vault.uniqueName("state") + ", dir: " + dir.resolve("state") + " }",
                 "audit: { file: " + dir.resolve("audit.jsonl") + ", hmac_key_file: " + secrets.resolve("hmac.key") + " }",
                 ""));
         env = Map.of("VAULT_TOKEN", vault.rootToken());

@@ -51,7 +51,7 @@ final class RotationCommandsTest {
         config = Files.writeString(dir.resolve("keyward.yaml"), String.join("\n",
                 "agent: { id: cli-agent }",
                 "vault: { address: \"" + vault.address() + "\" }",
-                "state: { mount: secret, path: " + state + " }",
+                "state: { mount: secret, path: " + state + ", dir: " + dir.resolve("state") + " }",
                 "audit: { file: " + dir.resolve("audit.jsonl") + ", hmac_key_file: " + secretsDir.resolve("hmac.key") + " }",
                 ""));
         env = Map.of("VAULT_TOKEN", vault.rootToken());
@@ -84,7 +84,7 @@ final class RotationCommandsTest {
         assertThat(Files.readString(secretsDir.resolve("db"))).hasSize(30);
 
         CliTest.Run notDue = CliTest.run(env, "rotate", "db", "-c", config.toString());
-        assertThat(notDue.out()).contains("db: skipped, not due until");
+        assertThat(notDue.out()).contains("db: not due until");
 
         CliTest.Run cacheFirst = CliTest.run(env, "rotate", "cache", "--now", "-c", config.toString());
         assertThat(cacheFirst.out()).as("a first value has no old one to keep valid").contains("cache: rotated v0 -> v1");

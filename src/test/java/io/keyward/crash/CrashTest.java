@@ -32,21 +32,27 @@ import tools.jackson.databind.JsonNode;
  * Runs keyward as a separate JVM against the real OpenBao, with a file-backed issuer script and a
  * file target, kills it with SIGKILL at every phase boundary (three times each) and at random
  * moments, resumes, and checks the invariant after each: the journal finished or rolled back; the
- * live value, the issuer's only valid key and the target agree; nothing valid is missing from
- * Vault; no key was revoked while a target held it; no secret rotated twice.
- * {@code -Dsoak.kills=500} sets the number of random kills (default 50).
+ * live value, the issuer's only valid key and every target agree; nothing valid is missing from
+ * Vault; no key was revoked while a target held it; no secret rotated twice. Some runs have a
+ * second agent on another host (its own agent id, audit key, audit file, state folder and target)
+ * take the killed agent's rotation over once its lease runs out, the killed agent then catching up
+ * as a member. {@code -Dsoak.kills=500} sets the number of random kills (default 50).
  */
 @ExtendWith(VaultExtension.class)
 final class CrashTest {
 
     private static final List<String> BOUNDARIES = List.of("claimed", "staged", "applied", "verified", "promoted",
             "delivered", "retired");
+    /** Where a second agent can take over: before the first one waits for it to acknowledge. */
+    private static final List<String> TAKEOVER_BOUNDARIES = BOUNDARIES.subList(0, 5);
+    private static final java.time.Duration LEASE = java.time.Duration.ofSeconds(5);
 
     private TestVault vault;
     private Path work;
     private Path logs;
     private final List<String> violations = new ArrayList<>();
     private int kills;
+    private int takeovers;
 
     @BeforeEach
     void setUp(TestVault vault) throws IOException {
@@ -59,42 +65,51 @@ final class CrashTest {
     void killAtEveryPhaseBoundary_threeTimes_thenRandomly_invariantHolds() throws Exception {
         for (String phase : BOUNDARIES) {
             for (int i = 0; i < 3; i++) {
-                runOnce(phase, 0);
+                runOnce(phase, 0, i == 2 && TAKEOVER_BOUNDARIES.contains(phase));
             }
         }
         int randomKills = Integer.getInteger("soak.kills", 50);
         Random random = new Random(Long.getLong("soak.seed", System.nanoTime()));
         for (int i = 0; i < randomKills; i++) {
-            runOnce(null, 150 + random.nextInt(1400));
+            runOnce(null, 150 + random.nextInt(1400), i % 10 == 9);
         }
-        String summary = "crash test: " + kills + " kills, " + violations.size() + " violations";
+        String summary = "crash test: " + kills + " kills (" + takeovers + " taken over by a second agent with another"
+                + " audit key), " + violations.size() + " violations";
         System.out.println(summary);
         Files.writeString(logs.resolve("summary.txt"), summary + "\n" + String.join("\n", violations));
         assertThat(kills).isEqualTo(BOUNDARIES.size() * 3 + randomKills);
         assertThat(violations).isEmpty();
     }
 
-    /** One secret: rotate it once cleanly, then start a rotation in a JVM, kill it, resume, check. */
-    private void runOnce(String pauseAt, int killAfterMs) throws Exception {
+    /**
+     * One secret: rotate it once cleanly, then start a rotation in a JVM, kill it, resume, check.
+     * With {@code takeover} a second agent on another host serves the secret too: it resumes the
+     * rotation once the killed agent's lease ran out, the killed agent catches up as a member, and
+     * the second agent finishes.
+     */
+    private void runOnce(String pauseAt, int killAfterMs, boolean takeover) throws Exception {
         String id = "crash-" + UUID.randomUUID().toString().substring(0, 8);
         Path dir = Files.createDirectories(work.resolve(id));
         Path state = Files.createDirectories(dir.resolve("issuer"));
         Path targets = Files.createDirectories(dir.resolve("targets"));
-        Path config = writeConfig(dir, id);
+        Path a = writeConfig(dir, id, "a");
+        Path b = writeConfig(dir, id, "b");
         Map<String, String> env = new HashMap<>(Map.of("VAULT_TOKEN", vault.rootToken(),
                 "CRASH_STATE", state.toString(), "CRASH_TARGETS", targets.toString()));
 
         ByteArrayOutputStream firstOut = new ByteArrayOutputStream();
-        int first = Cli.run(new String[] {"rotate", id, "--now", "-c", config.toString()},
+        int first = Cli.run(new String[] {"rotate", id, "--now", "-c", a.toString()},
                 new PrintStream(firstOut, true, StandardCharsets.UTF_8), new PrintStream(firstOut, true, StandardCharsets.UTF_8), env);
-        String label = id + (pauseAt != null ? " killed after " + pauseAt : " killed after " + killAfterMs + " ms");
+        String label = id + (pauseAt != null ? " killed after " + pauseAt : " killed after " + killAfterMs + " ms")
+                + (takeover ? ", taken over by agent b" : "");
         if (first != 0) {
             violations.add(label + ": the first rotation failed (" + first + "): " + firstOut.toString(StandardCharsets.UTF_8).strip());
             return;
         }
+        if (takeover) cli(label, env, "sync", "-c", b.toString());
         int before = liveVersion(id);
 
-        Process child = startChild(id, config, env, pauseAt);
+        Process child = startChild(id, a, env, pauseAt);
         if (pauseAt != null) {
             waitForPause(child, id, pauseAt);
         } else {
@@ -103,13 +118,26 @@ final class CrashTest {
         child.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
         kills++;
 
-        int code = Cli.run(new String[] {"resume", "-c", config.toString()}, quiet(), quiet(), env);
-        if (code != 0 && code != 4) violations.add(label + ": resume exited with " + code);
-        check(label, id, before, state, targets);
+        if (takeover) {
+            takeovers++;
+            Thread.sleep(LEASE.toMillis() + 300); // the killed agent's claim runs out
+            cli(label, env, "resume", "-c", b.toString());
+            cli(label, env, "resume", "-c", a.toString());
+            cli(label, env, "resume", "-c", b.toString());
+        } else {
+            cli(label, env, "resume", "-c", a.toString());
+        }
+        check(label, id, before, state, takeover ? List.of(targets.resolve(id + "-a"), targets.resolve(id + "-b"))
+                : List.of(targets.resolve(id + "-a")));
         trackKeys(state);
     }
 
-    private void check(String label, String id, int before, Path state, Path targets) throws Exception {
+    private void cli(String label, Map<String, String> env, String... args) {
+        int code = Cli.run(args, quiet(), quiet(), env);
+        if (code != 0 && code != 4) violations.add(label + ": " + String.join(" ", args) + " exited with " + code);
+    }
+
+    private void check(String label, String id, int before, Path state, List<Path> targetFiles) throws Exception {
         JsonNode journal = read("secret/data/crash-state/journal/" + id);
         String phase = journal.path("data").path("data").path("phase").asString();
         if (!phase.equals("retired") && !phase.equals("rolled_back")) {
@@ -123,9 +151,12 @@ final class CrashTest {
         if (version != before && !rotated) {
             violations.add(label + ": live version " + version + " after starting from " + before + " (phase " + phase + ")");
         }
-        Path targetFile = targets.resolve(id);
-        String held = Files.exists(targetFile) ? Files.readString(targetFile).strip() : "(no file)";
-        if (!held.equals(value)) violations.add(label + ": the target holds another value than Vault's live one");
+        for (Path targetFile : targetFiles) {
+            String held = Files.exists(targetFile) ? Files.readString(targetFile).strip() : "(no file)";
+            if (!held.equals(value)) {
+                violations.add(label + ": target " + targetFile.getFileName() + " holds another value than Vault's live one");
+            }
+        }
         Set<String> valid;
         try (Stream<Path> s = Files.list(state.resolve("valid"))) {
             valid = s.map(p -> p.getFileName().toString()).collect(Collectors.toSet());
@@ -165,9 +196,11 @@ final class CrashTest {
         violations.add(id + ": the agent never paused at " + phase);
     }
 
-    private Path writeConfig(Path dir, String id) throws IOException {
+    /** Agent {@code agent}'s configuration and policy: its own id, audit key and file, state folder and target. */
+    private Path writeConfig(Path dir, String id, String agent) throws IOException {
         String issuer = TestDirs.target().getParent().resolve("src/test/resources/crash/issuer.sh").toString();
-        Files.writeString(dir.resolve("policy.yaml"), String.join("\n",
+        Path policy = dir.resolve("policy-" + agent + ".yaml");
+        Files.writeString(policy, String.join("\n",
                 "issuers:",
                 "  crash-issuer:",
                 "    type: command",
@@ -185,16 +218,17 @@ final class CrashTest {
                 "    verify:",
                 "      - { type: command, command: [bash, " + issuer + ", check] }",
                 "    targets:",
-                "      - { id: app, type: file, path: " + dir.resolve("targets").resolve(id) + " }",
+                "      - { id: app, type: file, path: " + dir.resolve("targets").resolve(id + "-" + agent) + " }",
                 ""));
-        return Files.writeString(dir.resolve("keyward.yaml"), String.join("\n",
-                "agent: { id: crash-agent }",
+        return Files.writeString(dir.resolve("keyward-" + agent + ".yaml"), String.join("\n",
+                "agent: { id: crash-agent-" + agent + " }",
                 "vault: { address: \"" + vault.address() + "\" }",
-                "state: { mount: secret, path: crash-state }",
-                "rotation: { lease: 30s }",
+                "policy: " + policy,
+                "state: { mount: secret, path: crash-state, dir: " + dir.resolve("state-" + agent) + " }",
+                "rotation: { lease: " + LEASE.toSeconds() + "s }",
                 "audit:",
-                "  file: " + logs.resolve("audit.jsonl"),
-                "  hmac_key_file: " + dir.resolve("hmac.key"),
+                "  file: " + logs.resolve("audit-" + agent + ".jsonl"),
+                "  hmac_key_file: " + dir.resolve("hmac-" + agent + ".key"),
                 ""));
     }
 

@@ -39,6 +39,8 @@ final class AgentConfigTest {
         assertThat(c.threads()).isEqualTo(4);
         assertThat(c.metrics()).hasValueSatisfying(a -> assertThat(a.getHostString() + ":" + a.getPort())
                 .isEqualTo("127.0.0.1:9464"));
+        assertThat(c.stateDir()).isEqualTo(Path.of("/var/lib/keyward"));
+        assertThat(c.fleet()).isEqualTo(new AgentConfig.Fleet(Duration.ofSeconds(30), Duration.ofMinutes(15)));
     }
 
     @Test
@@ -63,6 +65,8 @@ final class AgentConfigTest {
         assertThat(c.vault().tls().caFile()).contains(Path.of("/etc/ca.pem"));
         assertThat(c.vault().namespace()).contains("ns1");
         assertThat(c.state().toString()).isEqualTo("secret/keyward");
+        assertThat(c.stateDir()).isEqualTo(AgentConfig.DEFAULT_STATE_DIR);
+        assertThat(c.fleet()).isEqualTo(AgentConfig.Fleet.DEFAULT);
     }
 
     @Test
@@ -124,7 +128,8 @@ final class AgentConfigTest {
                 Arguments.of("bad-not-a-mapping.yaml", "1:8", "config.vault must be a mapping of keys, not a text"),
                 Arguments.of("bad-skip-verify-not-boolean.yaml", "6:18", "skip_verify must be true or false"),
                 Arguments.of("bad-metrics-listen.yaml", "6:11", "metrics.listen 'localhost' is not host:port"),
-                Arguments.of("bad-threads.yaml", "6:12", "threads is 0, outside 1..64"));
+                Arguments.of("bad-threads.yaml", "6:12", "threads is 0, outside 1..64"),
+                Arguments.of("bad-fleet-timeout.yaml", "7:19", "fleet.member_timeout 2m is shorter than three heartbeats"));
     }
 
     @ParameterizedTest(name = "{0}")

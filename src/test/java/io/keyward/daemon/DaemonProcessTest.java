@@ -89,6 +89,13 @@ final class DaemonProcessTest {
 
         assertMonitoringUsesOnlyServedMetrics(metrics);
 
+        // It is a member of the fleet: its record names the secret and its target; what it delivered is in its ledger.
+        tools.jackson.databind.JsonNode member = vault.admin("GET", "secret/data/daemon-state/" + run + "/members/"
+                + "daemon-agent", null).path("data").path("data");
+        assertThat(member.path("secrets").path(run + "-a").toString()).isEqualTo("[\"app\"]");
+        assertThat(java.time.Instant.parse(member.path("heartbeat").asString())).isAfter(java.time.Instant.now().minusSeconds(60));
+        assertThat(Files.readString(work.resolve("state/ledger/" + run + "-a.json"))).contains("\"app\"");
+
         // A good policy: a second secret appears and is rotated.
         writePolicy(List.of("a", "b"), false);
         signal("HUP");
@@ -213,7 +220,7 @@ final class DaemonProcessTest {
         return Files.writeString(work.resolve("keyward.yaml"), String.join("\n",
                 "agent: { id: daemon-agent }",
                 "vault: { address: \"" + vault.address() + "\" }",
-                "state: { mount: secret, path: daemon-state/" + run + " }",
+                "state: { mount: secret, path: daemon-state/" + run + ", dir: " + work.resolve("state") + " }",
                 "rotation: { lease: 30s }",
                 "policy: " + policy,
                 "metrics: { listen: 127.0.0.1:" + port + " }",

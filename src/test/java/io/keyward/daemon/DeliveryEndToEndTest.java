@@ -84,7 +84,7 @@ final class DeliveryEndToEndTest {
             Path config = Files.writeString(dir.resolve("keyward.yaml"), String.join("\n",
                     "agent: { id: e2e }",
                     "vault: { address: \"" + vault.address() + "\" }",
-                    "state: { mount: secret, path: " + vault.uniqueName("state") + " }",
+                    "state: { mount: secret, path: " + vault.uniqueName("state") + ", dir: " + dir.resolve("state") + " }",
                     "audit: { file: " + dir.resolve("audit.jsonl") + ", hmac_key_file: " + secrets.resolve("hmac.key") + " }",
                     "policy: " + policy,
                     ""));

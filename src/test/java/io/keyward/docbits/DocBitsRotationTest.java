@@ -45,9 +45,8 @@ final class DocBitsRotationTest {
         Fingerprinter fp = new Fingerprinter("docbits-test-key-0123456789".getBytes());
         audit = JsonAuditLog.open(TestDirs.fresh("docbits").resolve("audit.jsonl"), "docbits", Clock.systemUTC());
         store = VaultClient.connect(vault.rootSettings(), audit, fp, Clock.systemUTC());
-        rotator = new Rotator(store, audit, fp, Clock.systemUTC(), d -> { }, () -> 0.5,
-                new Rotator.Settings(vault.uniquePath("state"), "docbits-agent", Duration.ofMinutes(1)),
-                Plugins.PhaseListener.none());
+        rotator = Rotator.builder(store, new Rotator.Settings(vault.uniquePath("state"), "docbits-agent", Duration.ofMinutes(1)))
+                .audit(audit, fp).waits(d -> { }, () -> 0.5).build();
         admin = vault.uniquePath("docbits-admin");
         store.write(admin, SecretData.of("api_key", Leaks.track(sim.createKey("keyward-admin", Set.of("acme")))),
                 OptionalInt.empty());
@@ -133,8 +132,7 @@ final class DocBitsRotationTest {
                 ""));
         DocBits docbits = new DocBits(DocBits.defaultHttpClient(), d -> { });
         Policy.SecretPolicy s = p.secrets().get(0);
-        return new SecretBinding(s, Optional.empty(),
-                Optional.of(docbits.issuer((Policy.IssuerSpec.DocBits) p.issuers().get("docbits-eu"), store)),
+        return new SecretBinding(s, docbits.source((Policy.IssuerSpec.DocBits) p.issuers().get("docbits-eu"), store),
                 List.of(docbits.verifier((Policy.VerifySpec.DocBits) s.verify().get(0), "api_key")),
                 List.of(new io.keyward.target.Targets(io.keyward.target.Targets.defaultHttpClient(), store,
                         new io.keyward.rotation.Fingerprinter(new byte[32]), java.time.Clock.systemUTC(), d -> { }, () -> 0.5,

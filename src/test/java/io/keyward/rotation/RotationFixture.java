@@ -28,6 +28,7 @@ final class RotationFixture implements AutoCloseable {
     private final VaultClient store;
     private final JsonAuditLog audit;
     private final SecretPath state;
+    private final java.util.Map<String, Ledger> ledgers = new java.util.concurrent.ConcurrentHashMap<>();
 
     private RotationFixture(TestVault vault, VaultClient store, JsonAuditLog audit) {
         this.vault = vault;
@@ -59,8 +60,39 @@ final class RotationFixture implements AutoCloseable {
     }
 
     Rotator rotator(String agent, Plugins.PhaseListener listener, Plugins.Notifier notifier) {
-        return new Rotator(store, audit, FINGERPRINTS, clock, d -> { }, () -> 0.5,
-                new Rotator.Settings(state, agent, lease()), listener, notifier);
+        return rotator(agent, FINGERPRINTS, store, listener, notifier);
+    }
+
+    /**
+     * A rotator for one agent: its own audit key, the store it talks through, and a ledger that
+     * outlives the rotator (as the agent's state folder does); the fleet is the real membership
+     * records in this fixture's state path.
+     */
+    Rotator rotator(String agent, Fingerprinter fingerprints, SecretStore through, Plugins.PhaseListener listener,
+                    Plugins.Notifier notifier) {
+        return Rotator.builder(through, new Rotator.Settings(state, agent, lease(), memberTimeout()))
+                .audit(audit, fingerprints).clock(clock).waits(d -> { }, () -> 0.5).listener(listener)
+                .notifier(notifier, Runnable::run)
+                .fleet(members(), ledgers.computeIfAbsent(agent, a -> Ledger.inMemory()))
+                .build();
+    }
+
+    /** The fleet's membership records of this fixture (agents register through it). */
+    io.keyward.fleet.Members members() {
+        return new io.keyward.fleet.Members(store, state, clock);
+    }
+
+    /** Registers an agent as a member serving the secret with the given targets. */
+    void register(String agent, Secret s, SecretBinding b) throws Exception {
+        new io.keyward.fleet.Members(store, state, clock).register(agent, java.util.Map.of(s.id(), b.targetIds()));
+    }
+
+    Duration memberTimeout() {
+        return Duration.ofMinutes(15);
+    }
+
+    SecretPath state() {
+        return state;
     }
 
     /** A DocBits-like key minted by an in-memory issuer, delivered to one in-memory target. */
@@ -83,7 +115,7 @@ final class RotationFixture implements AutoCloseable {
         Fakes.Issuer issuer = new Fakes.Issuer();
         Fakes.Target target = new Fakes.Target("t1", "api_key");
         issuer.consumers.add(target);
-        return new Secret(id, new SecretBinding(p.secrets().get(0), Optional.empty(), Optional.of(issuer), List.of(),
+        return new Secret(id, new SecretBinding(p.secrets().get(0), new KeySource.Issued(issuer), List.of(),
                 List.of(target)), issuer, target);
     }
 
@@ -104,8 +136,8 @@ final class RotationFixture implements AutoCloseable {
         Policy.SecretPolicy sp = p.secrets().get(0);
         Plugins.Generator g = new io.keyward.generate.Generators(new java.security.SecureRandom(), java.util.Map.of()).generator(sp).orElseThrow();
         Plugins.Generator tracked = () -> io.keyward.testing.Leaks.track(g.generate());
-        return new Secret(id, new SecretBinding(sp, Optional.of(tracked), Optional.empty(), List.of(), List.of(target)),
-                null, target);
+        return new Secret(id, new SecretBinding(sp, new KeySource.Generated(tracked, Optional.empty()), List.of(),
+                List.of(target)), null, target);
     }
 
     /** The live value of the secret's generated field. */
@@ -142,8 +174,13 @@ final class RotationFixture implements AutoCloseable {
         }
 
         Secret withVerifier(Plugins.Verifier v) {
-            return new Secret(id, new SecretBinding(binding.policy(), binding.generator(), binding.issuer(), List.of(v),
-                    binding.targets()), issuer, target);
+            return new Secret(id, new SecretBinding(binding.policy(), binding.source(), List.of(v), binding.targets()),
+                    issuer, target);
+        }
+
+        /** The same secret as served by another agent, with targets of its own. */
+        SecretBinding on(Plugins.Target... targets) {
+            return new SecretBinding(binding.policy(), binding.source(), binding.verifiers(), List.of(targets));
         }
     }
 }

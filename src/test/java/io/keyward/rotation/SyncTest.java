@@ -48,7 +48,7 @@ final class SyncTest {
         assertThat(rotator().sync(checked.binding())).isInstanceOf(Outcome.Completed.class);
         assertThat(s.target().holds()).isEqualTo(pasted);
         assertThat(verified).containsExactly(pasted);
-        assertThat(rotator().sync(checked.binding()).describe()).contains("v1 is delivered");
+        assertThat(rotator().sync(checked.binding())).isInstanceOf(Outcome.UpToDate.class);
         assertThat(s.target().history).hasSize(1);
 
         String second = Leaks.secret("pasted");
@@ -62,7 +62,7 @@ final class SyncTest {
     void aRotationByKeyward_isNotDeliveredAgainByTheWatch() throws Exception {
         RotationFixture.Secret s = f.randomSecret("30d");
         s.rotateAndFinish(f);
-        assertThat(rotator().sync(s.binding())).isInstanceOf(Outcome.Skipped.class);
+        assertThat(rotator().sync(s.binding())).isInstanceOf(Outcome.UpToDate.class);
         assertThat(s.target().history).hasSize(1);
     }
 
@@ -76,7 +76,7 @@ final class SyncTest {
         assertThat(rotator().sync(s.binding()).describe()).contains("v" + v2 + " is deleted in Vault: not delivered");
         assertThat(rotator().sync(s.binding()).describe()).contains("refused earlier");
         assertThat(s.target().holds()).isEqualTo(first);
-        assertThat(notices).extracting(Plugins.Notice::kind).containsExactly("rejected");
+        assertThat(notices).extracting(Plugins.Notice::word).containsExactly("rejected");
     }
 
     @Test
@@ -104,8 +104,7 @@ final class SyncTest {
                 inner.deliver(id, version, value);
             }
         };
-        SecretBinding b = new SecretBinding(s.binding().policy(), Optional.empty(), s.binding().issuer(), List.of(),
-                List.of(unhealthy));
+        SecretBinding b = s.on(unhealthy);
 
         Outcome o = rotator().rotate(b, true, false, "manual");
 
@@ -115,7 +114,7 @@ final class SyncTest {
         assertThat(inner.holds()).isEqualTo(first);
         assertThat(s.issuer().accepts(first)).as("the old key the target holds again stays valid").isTrue();
         assertThat(s.issuer().violations).isEmpty();
-        assertThat(notices).extracting(Plugins.Notice::kind).containsExactly("degraded");
+        assertThat(notices).extracting(Plugins.Notice::word).containsExactly("degraded");
         assertThat(f.auditText()).contains("rotation.target_rolled_back");
     }
 }

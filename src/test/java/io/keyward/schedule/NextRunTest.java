@@ -29,13 +29,17 @@ final class NextRunTest {
         SecretBinding b = binding("{ every: 1d }");
         Instant until = NOW.plus(Duration.ofMinutes(7));
         assertThat(NextRun.afterOutcome(b, new Outcome.Waiting("x", "r", Phase.DELIVERED, until, "grace"), NOW)).contains(until);
-        assertThat(NextRun.afterOutcome(b, new Outcome.RolledBack("x", "r", "verify"), NOW)).contains(NOW.plus(Duration.ofMinutes(1)));
+        assertThat(NextRun.afterOutcome(b, new Outcome.RolledBack("x", "r", "verify"), NOW)).as("the backoff decides")
+                .isEmpty();
+        assertThat(NextRun.afterOutcome(b, new Outcome.Stopped("x", "r", Phase.STAGED, "vault down"), NOW))
+                .contains(NOW.plus(Duration.ofMinutes(1)));
         assertThat(NextRun.afterOutcome(b, new Outcome.Completed("x", "r", 1, 2), NOW)).isEmpty();
     }
 
     private static SecretBinding binding(String schedule) throws Exception {
         Policy.SecretPolicy s = Policy.parse("n.yaml", String.join("\n", "secrets:", "  - id: n", "    path: n",
                 "    generator: { type: random }", "    schedule: " + schedule, "")).secrets().get(0);
-        return new SecretBinding(s, Optional.of(() -> "x"), Optional.empty(), List.of(), List.of());
+        return new SecretBinding(s, new io.keyward.rotation.KeySource.Generated(() -> "x", Optional.empty()), List.of(),
+                List.of());
     }
 }

@@ -48,9 +48,8 @@ final class RotationSchedulerTest {
         Fingerprinter fp = new Fingerprinter("scheduler-test-key-0123456789".getBytes());
         audit = JsonAuditLog.open(TestDirs.fresh("schedule").resolve("audit.jsonl"), "sched", Clock.systemUTC());
         store = VaultClient.connect(vault.rootSettings(), audit, fp, Clock.systemUTC());
-        rotator = new Rotator(store, audit, fp, Clock.systemUTC(), d -> Thread.sleep(d.toMillis()), () -> 0.5,
-                new Rotator.Settings(vault.uniquePath("state"), "sched-agent", Duration.ofSeconds(30)),
-                Plugins.PhaseListener.none());
+        rotator = Rotator.builder(store, new Rotator.Settings(vault.uniquePath("state"), "sched-agent", Duration.ofSeconds(30)))
+                .audit(audit, fp).waits(d -> Thread.sleep(d.toMillis()), () -> 0.5).build();
         scheduler = new RotationScheduler(rotator, Clock.systemUTC(), () -> 0.0, "sched-agent", 4);
     }
 
@@ -160,6 +159,7 @@ final class RotationSchedulerTest {
                 delivered.add(secretId + "@" + version);
             }
         };
-        return new SecretBinding(sp, Optional.of(() -> Leaks.track(g.generate())), Optional.empty(), List.of(), List.of(t));
+        return new SecretBinding(sp, new io.keyward.rotation.KeySource.Generated(() -> Leaks.track(g.generate()),
+                Optional.empty()), List.of(), List.of(t));
     }
 }

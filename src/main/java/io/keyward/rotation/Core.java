@@ -1,0 +1,56 @@
+package io.keyward.rotation;
+
+import io.keyward.policy.Policy;
+import java.io.IOException;
+import java.time.Clock;
+import java.util.function.BooleanSupplier;
+import java.util.function.DoubleSupplier;
+
+/** What every part of one {@link Rotator} shares: its stores, plug-ins, clock and identity. */
+record Core(SecretStore store, Journal journal, LiveMarks marks, AuditLog audit, Fingerprinter fingerprints, Clock clock,
+            Sleeper sleeper, DoubleSupplier random, Rotator.Settings settings, Plugins.PhaseListener listener,
+            Plugins.Notifier notifier, Fleet fleet, Ledger ledger, BooleanSupplier stopping,
+            java.util.concurrent.ConcurrentMap<String, String> said, java.util.function.Supplier<String> ids) {
+
+    String self() {
+        return settings.agentId();
+    }
+
+    void notice(Policy.NoticeKind kind, String secretId, String rotationId, int version, String detail) {
+        notifier.announce(new Plugins.Notice(kind, secretId, rotationId, version, detail));
+    }
+
+    /** One audit line of a rotation step, with the new value's fingerprint and never a value. */
+    void record(JournalEntry e, String event, AuditEvent.Outcome outcome, String detail) {
+        audit.record(AuditEvent.of(event).path(e.secretId()).version(e.newVersion() > 0 ? e.newVersion() : null)
+                .outcome(outcome).fingerprint(e.newFingerprint())
+                .attribute("rotation_id", e.rotationId()).attribute("phase", e.phase().word())
+                .attribute("trigger", e.trigger()).attribute("detail", detail).build());
+    }
+
+    Retrier retrier(SecretBinding b) {
+        Policy.RetrySpec r = b.policy().retry();
+        return new Retrier(new Retrier.Backoff(r.attempts(), r.initial(), r.max()), sleeper, random);
+    }
+
+    /** Failures worth repeating within a cycle: not a definite no, not a failed health check, not a conflict. */
+    static boolean retryable(IOException e) {
+        return !(e instanceof Plugins.Rejected) && !(e instanceof Plugins.Unhealthy) && !(e instanceof CasConflictException);
+    }
+
+    /** The live value at a version, or empty when Vault no longer has it (deleted, destroyed or dropped). */
+    java.util.Optional<SecretData> liveAt(SecretBinding b, int version) throws StoreException {
+        if (version <= 0) return java.util.Optional.empty();
+        try {
+            return store.read(b.livePath(), version).map(VersionedSecret::data);
+        } catch (VersionGoneException gone) {
+            return java.util.Optional.empty();
+        }
+    }
+
+    /** How often a rotation waiting for other members looks again: the secret's watch, at most a minute. */
+    java.time.Duration memberPoll(SecretBinding b) {
+        java.time.Duration minute = java.time.Duration.ofMinutes(1);
+        return b.policy().watch().filter(w -> w.compareTo(minute) < 0).orElse(minute);
+    }
+}

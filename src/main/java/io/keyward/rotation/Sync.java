@@ -1,0 +1,260 @@
+package io.keyward.rotation;
+
+import io.keyward.policy.Policy;
+import java.io.IOException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+
+/**
+ * Keeps this agent's targets on the live version, whoever wrote it. One read brings the value,
+ * its version and the marks; the local ledger says whether this agent's targets have it, so a
+ * watch with nothing new costs that one read. A version with nothing to verify (or promoted by a
+ * keyward rotation) is delivered directly; one written by someone else that must be verified goes
+ * through the journal. While a rotation of that version is in flight, this agent acknowledges its
+ * targets in the journal for the rotation's owner to see.
+ */
+final class Sync {
+
+    private static final int ACK_TRIES = 5;
+
+    private final Core core;
+
+    Sync(Core core) {
+        this.core = core;
+    }
+
+    Outcome sync(SecretBinding b) throws StoreException {
+        Optional<VersionedSecret> read;
+        try {
+            read = core.store().read(b.livePath());
+        } catch (VersionGoneException gone) {
+            return throughJournal(b);
+        }
+        if (read.isEmpty()) {
+            Optional<Journal.Journaled> j = core.journal().read(b.id());
+            if (j.isPresent() && j.get().entry().active()) return new Claims(core).drive(b, j.get(), false);
+            return new Outcome.Skipped(b.id(), "no value in Vault yet");
+        }
+        VersionedSecret live = read.get();
+        int version = live.version();
+        Map<String, String> custom = live.customMetadata();
+        if (LiveMarks.refused(custom) == version) {
+            return new Outcome.Refused(b.id(), version, "was refused earlier; consumers keep the version they have");
+        }
+        Optional<String> rotation = Optional.ofNullable(custom.get(LiveMarks.ROTATION));
+        if (has(b, ledger(b), version)) {
+            // Once per rotation: if it is still in flight, it may wait for this agent's acknowledgement.
+            if (rotation.isPresent() && !rotation.get().equals(ledger(b).settled())) {
+                Optional<Outcome> failing = settle(b, rotation.get());
+                if (failing.isPresent()) return failing.get();
+            }
+            return new Outcome.UpToDate(b.id(), version);
+        }
+        boolean verified = LiveMarks.current(custom) == version;
+        boolean manualWithOld = b.source() instanceof KeySource.Manual && LiveMarks.current(custom) > 0;
+        if (!verified && (!b.verifiers().isEmpty() || manualWithOld)) return throughJournal(b);
+        if (live.data().string(b.field()).filter(v -> !v.isEmpty()).isEmpty()) return throughJournal(b);
+        return deliverLive(b, live, rotation);
+    }
+
+    /**
+     * Delivers the live version to the targets lacking it; then, if a rotation is in flight, this
+     * agent acknowledges it (or delivers its newer version first).
+     */
+    private Outcome deliverLive(SecretBinding b, VersionedSecret live, Optional<String> rotation) throws StoreException {
+        int version = live.version();
+        List<String> failures = deliver(b, version, live.data(), null);
+        Optional<Journal.Journaled> j = core.journal().read(b.id());
+        boolean flight = j.isPresent() && j.get().entry().active() && j.get().entry().phase().promoted();
+        if (flight && (failures.isEmpty() || j.get().entry().newVersion() > version)) {
+            Outcome member = asMember(b, j.get());
+            if (j.get().entry().newVersion() > version || !(member instanceof Outcome.InFlightElsewhere)) return member;
+        }
+        if (!failures.isEmpty()) return undelivered(b, version, failures, "retried at the next watch");
+        if (rotation.isPresent() && !flight) settled(b, rotation.get());
+        core.audit().record(AuditEvent.of("sync.delivered").path(b.id()).version(version)
+                .fingerprint(core.fingerprints().of(live.data())).attribute("trigger", JournalEntry.VAULT_CHANGE)
+                .attribute("detail", "v" + version + " delivered to every target of this agent").build());
+        return new Outcome.Delivered(b.id(), version, b.targets().size());
+    }
+
+    /** The rotation the marks name may still be in flight: acknowledges it (delivering first if needed), then notes it settled. */
+    private Optional<Outcome> settle(SecretBinding b, String rotationId) throws StoreException {
+        Optional<Journal.Journaled> j = core.journal().read(b.id());
+        if (j.isPresent() && j.get().entry().active() && rotationId.equals(j.get().entry().rotationId())) {
+            Outcome o = asMember(b, j.get());
+            return o instanceof Outcome.InFlightElsewhere ? Optional.empty() : Optional.of(o);
+        }
+        settled(b, rotationId);
+        return Optional.empty();
+    }
+
+    /**
+     * A rotation of this secret is in flight and another agent drives it (or this agent's watch
+     * found it): delivers its promoted version to this agent's targets that lack it (or a newer
+     * one) and acknowledges them in the journal.
+     */
+    Outcome asMember(SecretBinding b, Journal.Journaled j) throws StoreException {
+        JournalEntry e = j.entry();
+        Outcome elsewhere = new Outcome.InFlightElsewhere(b.id(), e.rotationId(), e.owner(), e.leaseUntil());
+        if (!e.phase().promoted() || e.newVersion() == 0) return elsewhere;
+        int version = e.newVersion();
+        if (b.targets().stream().allMatch(t -> e.ack(core.self(), t.id()).isPresent())) {
+            settled(b, e.rotationId());
+            return elsewhere;
+        }
+        Ledger.Entry ledger = ledger(b);
+        if (b.targets().stream().anyMatch(t -> ledger.version(t.id()) < version)) {
+            Optional<VersionedSecret> value = valueOf(b, e);
+            if (value.isEmpty()) return elsewhere; // the owner finds out why
+            List<String> failures = deliver(b, value.get().version(), value.get().data(), e);
+            if (!failures.isEmpty()) return undelivered(b, value.get().version(), failures, "the old value stays valid");
+        }
+        acknowledge(b, j);
+        settled(b, e.rotationId());
+        return elsewhere;
+    }
+
+    /** The value of the rotation's version: as promoted, else its pending copy, else a newer live version. */
+    private Optional<VersionedSecret> valueOf(SecretBinding b, JournalEntry e) throws StoreException {
+        Optional<SecretData> promoted = core.liveAt(b, e.newVersion());
+        if (promoted.isEmpty() && !e.external()) promoted = core.journal().pending(b.id(), e.pendingVersion());
+        if (promoted.isPresent()) {
+            return Optional.of(new VersionedSecret(b.livePath(), e.newVersion(), promoted.get(), core.clock().instant()));
+        }
+        try {
+            return core.store().read(b.livePath()).filter(v -> v.version() > e.newVersion());
+        } catch (VersionGoneException gone) {
+            return Optional.empty();
+        }
+    }
+
+    /** Journals this agent's acknowledgements (each target's version from the ledger), reading again on a conflict. */
+    private void acknowledge(SecretBinding b, Journal.Journaled first) throws StoreException {
+        Journal.Journaled j = first;
+        String rotationId = first.entry().rotationId();
+        for (int attempt = 1; ; attempt++) {
+            JournalEntry e = j.entry();
+            Instant now = core.clock().instant();
+            Map<String, JournalEntry.Ack> acks = new TreeMap<>();
+            for (Plugins.Target t : b.targets()) {
+                int has = ledgerVersion(b, t);
+                if (e.ack(core.self(), t.id()).isEmpty() && has >= e.newVersion()) acks.put(t.id(), new JournalEntry.Ack(has, now));
+            }
+            if (acks.isEmpty()) return;
+            try {
+                core.journal().save(j, e.acked(core.self(), acks, now));
+                core.record(e, "rotation.acknowledged", AuditEvent.Outcome.OK, "targets " + String.join(", ", acks.keySet())
+                        + " of " + core.self());
+                return;
+            } catch (CasConflictException busy) {
+                if (attempt >= ACK_TRIES) throw busy;
+                Optional<Journal.Journaled> again = core.journal().read(b.id());
+                if (again.isEmpty() || !again.get().entry().active() || !rotationId.equals(again.get().entry().rotationId())) {
+                    return; // the rotation ended meanwhile
+                }
+                j = again.get();
+            }
+        }
+    }
+
+    /** Writes the version to each target of this agent that the ledger does not show holding it (or a newer one). */
+    private List<String> deliver(SecretBinding b, int version, SecretData value, JournalEntry rotation) throws StoreException {
+        Retrier retrier = core.retrier(b);
+        List<String> failures = new ArrayList<>();
+        for (Plugins.Target t : b.targets()) {
+            if (ledgerVersion(b, t) >= version) continue;
+            try {
+                retrier.run(() -> t.deliver(b.id(), version, value), Core::retryable);
+                core.ledger().put(b.id(), ledger(b).with(t.id(), new Ledger.Delivery(version, core.fingerprints().of(value))));
+                audit(b, version, value, rotation, AuditEvent.Outcome.OK, "target " + t.id());
+            } catch (IOException failure) {
+                failures.add(t.id() + ": " + failure.getMessage());
+                audit(b, version, value, rotation, AuditEvent.Outcome.FAILED, "target " + t.id() + ": " + failure.getMessage());
+            }
+        }
+        return failures;
+    }
+
+    private Outcome undelivered(SecretBinding b, int version, List<String> failures, String then) {
+        String why = "delivery failing: " + String.join("; ", failures);
+        announceOnce(b, version, why + "; " + then);
+        return new Outcome.Undelivered(b.id(), version, core.clock().instant().plus(b.policy().retry().max()), why);
+    }
+
+    private void settled(SecretBinding b, String rotationId) throws StoreException {
+        try {
+            Ledger.Entry now = ledger(b);
+            if (!rotationId.equals(now.settled())) core.ledger().put(b.id(), now.settled(rotationId));
+        } catch (IOException failure) {
+            throw new StoreException("cannot write the local ledger of " + b.id() + ": " + failure.getMessage(), failure);
+        }
+    }
+
+    /** A version with verify steps, written by someone else: claimed and verified before delivery. */
+    private Outcome throughJournal(SecretBinding b) throws StoreException {
+        Optional<Journal.Journaled> j = core.journal().read(b.id());
+        if (j.isPresent() && j.get().entry().active()) return new Claims(core).drive(b, j.get(), false);
+        Optional<SecretMetadata> meta = core.store().metadata(b.livePath());
+        if (meta.isEmpty() || meta.get().currentVersion() == 0) return new Outcome.Skipped(b.id(), "no value in Vault yet");
+        SecretMetadata m = meta.get();
+        int version = m.currentVersion();
+        if (LiveMarks.refused(m.customMetadata()) == version) {
+            return new Outcome.Refused(b.id(), version, "was refused earlier; consumers keep the version they have");
+        }
+        Optional<SecretMetadata.VersionState> state = m.version(version);
+        if (state.isPresent() && !state.get().readable()) {
+            String why = "is " + (state.get().destroyed() ? "destroyed" : "deleted")
+                    + " in Vault: not delivered; consumers keep the version they have";
+            refuse(b, m.customMetadata(), version, "v" + version + " " + why, null);
+            return new Outcome.Refused(b.id(), version, why);
+        }
+        return new Claims(core).claim(b, j, meta, JournalEntry.VAULT_CHANGE, false, null);
+    }
+
+    /** Marks a version as not to be delivered, and says so (audit, notification) once. */
+    void refuse(SecretBinding b, Map<String, String> custom, int version, String why, String rotationId)
+            throws StoreException {
+        core.marks().refuse(b.livePath(), custom, version);
+        core.audit().record(AuditEvent.of("sync.refused").path(b.id()).version(version).outcome(AuditEvent.Outcome.FAILED)
+                .attribute("rotation_id", rotationId).attribute("detail", why).build());
+        core.notice(Policy.NoticeKind.REJECTED, b.id(), rotationId, version, why);
+    }
+
+    private boolean has(SecretBinding b, Ledger.Entry ledger, int version) {
+        return b.targets().stream().allMatch(t -> ledger.version(t.id()) >= version);
+    }
+
+    private int ledgerVersion(SecretBinding b, Plugins.Target t) throws StoreException {
+        return ledger(b).version(t.id());
+    }
+
+    private void announceOnce(SecretBinding b, int version, String why) {
+        String key = b.id() + "@" + version;
+        if (why.equals(core.said().put(key, why))) return;
+        core.notice(Policy.NoticeKind.DEGRADED, b.id(), null, version, why);
+    }
+
+    private void audit(SecretBinding b, int version, SecretData value, JournalEntry rotation, AuditEvent.Outcome outcome,
+                       String detail) {
+        if (rotation != null) {
+            core.record(rotation, "rotation.target", outcome, detail + " (member " + core.self() + ")");
+            return;
+        }
+        core.audit().record(AuditEvent.of("sync.delivered").path(b.id()).version(version).outcome(outcome)
+                .fingerprint(core.fingerprints().of(value)).attribute("trigger", JournalEntry.VAULT_CHANGE)
+                .attribute("detail", detail).build());
+    }
+
+    private Ledger.Entry ledger(SecretBinding b) throws StoreException {
+        try {
+            return core.ledger().get(b.id());
+        } catch (IOException failure) {
+            throw new StoreException("cannot read the local ledger of " + b.id() + ": " + failure.getMessage(), failure);
+        }
+    }
+}
