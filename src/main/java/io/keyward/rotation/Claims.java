@@ -37,6 +37,15 @@ final class Claims {
     }
 
     /**
+     * True when the old value will be needed after it may be gone from Vault: to revoke it, to
+     * probe it (a manual key), or to give an unhealthy target its previous value back.
+     */
+    static boolean keepsOld(SecretBinding b) {
+        return b.source().revoker().isPresent() || b.source() instanceof KeySource.Manual
+                || b.targets().stream().anyMatch(Plugins.Target::rollsBack);
+    }
+
+    /**
      * Claims a new rotation and runs it. A version someone else wrote (trigger vault-change) enters
      * at VERIFY: it replaces the version keyward last verified, not the live one.
      */
@@ -52,7 +61,7 @@ final class Claims {
                 now.plus(core.settings().lease()), trigger, emergency, before,
                 current.map(c -> c.entry().history()).orElse(List.of()));
         if (external) start = start.promotedAs(live);
-        Optional<SecretData> old = core.liveAt(b, before);
+        Optional<SecretData> old = keepsOld(b) ? core.liveAt(b, before) : Optional.empty();
         if (old.isPresent()) start = start.staged(0, null, true);
         Journal.Journaled claimed;
         try {

@@ -78,9 +78,11 @@ public final class Journal {
             if (old.isPresent()) store.deleteAll(retiringPath(id, start.rotationId()));
             throw lost;
         }
-        for (String other : store.list(state.child("retiring").child(id))) {
-            if (!other.endsWith("/") && !other.equals(start.rotationId())) {
-                store.deleteAll(state.child("retiring").child(id).child(other));
+        if (old.isPresent()) {
+            for (String other : store.list(state.child("retiring").child(id))) {
+                if (!other.endsWith("/") && !other.equals(start.rotationId())) {
+                    store.deleteAll(state.child("retiring").child(id).child(other));
+                }
             }
         }
         return new Journaled(start, v);

@@ -110,7 +110,7 @@ final class Run {
             fail("field '" + b.field() + "' of v" + e().newVersion() + " is empty or missing");
             return;
         }
-        boolean kept = keepOld().isPresent();
+        boolean kept = keepOld().isPresent() && Claims.keepsOld(b);
         advance(e().staged(0, core.fingerprints().of(live.get()), kept).to(Phase.APPLIED, now()));
     }
 
@@ -138,7 +138,8 @@ final class Run {
         SecretData data = SecretData.of(fields);
         int pending = core.journal().writePending(b.id(), data);
         pendingValue = data;
-        advance(e().staged(pending, core.fingerprints().of(data), old.isPresent()).to(Phase.STAGED, now()));
+        advance(e().staged(pending, core.fingerprints().of(data), old.isPresent() && Claims.keepsOld(b))
+                .to(Phase.STAGED, now()));
     }
 
     /**
@@ -152,7 +153,7 @@ final class Run {
             if (kept.isPresent()) return kept;
         }
         Optional<SecretData> old = core.liveAt(b, e().liveVersionBefore());
-        if (old.isPresent()) core.journal().keepOld(b.id(), e().rotationId(), old.get());
+        if (old.isPresent() && Claims.keepsOld(b)) core.journal().keepOld(b.id(), e().rotationId(), old.get());
         return old;
     }
 

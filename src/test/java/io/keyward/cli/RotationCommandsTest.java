@@ -120,6 +120,31 @@ final class RotationCommandsTest {
     }
 
     @Test
+    void status_afterARolledBackRotation_showsTheFailedAttemptsAndWhenTheNextMayStart() throws Exception {
+        Path policy = Files.writeString(dir.resolve("refused.yaml"), String.join("\n",
+                "secrets:",
+                "  - id: refused",
+                "    path: " + vault.uniqueName("apps") + "/refused",
+                "    generator: { type: random, length: 20 }",
+                "    schedule: { every: 30d }",
+                "    retry_cap: 1h",
+                "    verify: [{ type: command, command: [\"false\"] }]",
+                "    targets: [{ id: app, type: file, path: " + secretsDir.resolve("refused") + " }]",
+                ""));
+        CliTest.Run rotate = CliTest.run(env, "rotate", "refused", "--now", "-c", config.toString(), "--policy", policy.toString());
+        assertThat(rotate.code()).isEqualTo(4);
+        assertThat(rotate.out()).contains("rolled back: verification failed");
+
+        CliTest.Run json = CliTest.run(env, "status", "--output", "json", "-c", config.toString(), "--policy", policy.toString());
+        JsonNode row = JSON.readTree(json.out()).get(0);
+        assertThat(row.path("failed_attempts").asInt()).isEqualTo(1);
+        java.time.Instant next = java.time.Instant.parse(row.path("next_attempt").asString());
+        assertThat(next).isBetween(java.time.Instant.now(), java.time.Instant.now().plusSeconds(61));
+        CliTest.Run text = CliTest.run(env, "status", "-c", config.toString(), "--policy", policy.toString());
+        assertThat(text.out()).contains("1 failed, next ");
+    }
+
+    @Test
     void rotate_unknownSecret_exits2_namingTheKnownOnes() throws Exception {
         CliTest.Run r = CliTest.run(env, "rotate", "nope", "-c", config.toString());
         assertThat(r.code()).isEqualTo(2);
