@@ -43,6 +43,44 @@ public final class AuditKey {
         return key;
     }
 
+    /**
+     * The fingerprint key shared by every agent of a fleet, kept in a Vault field so that one value
+     * has one fingerprint on every host: read, or on the first start of the first agent created
+     * (32 random bytes, base64) with check-and-set, so that two agents starting at once agree.
+     */
+    public static byte[] shared(io.keyward.rotation.SecretStore store, io.keyward.rotation.SecretPath path, String field,
+                                SecureRandom random) throws IOException {
+        for (int attempt = 0; attempt < 3; attempt++) {
+            java.util.Optional<io.keyward.rotation.VersionedSecret> v = store.read(path);
+            if (v.isPresent()) {
+                String text = v.get().data().string(field).orElseThrow(() -> new IOException("audit.hmac_key: " + path
+                        + " has no text field '" + field + "'"));
+                byte[] key;
+                try {
+                    key = java.util.Base64.getDecoder().decode(text.strip());
+                } catch (IllegalArgumentException e) {
+                    throw new IOException("audit.hmac_key: field '" + field + "' of " + path + " is not base64");
+                }
+                if (key.length < 16) {
+                    throw new IOException("audit.hmac_key: the key in " + path + " has " + key.length
+                            + " bytes; it needs at least 16");
+                }
+                return key;
+            }
+            byte[] fresh = new byte[32];
+            random.nextBytes(fresh);
+            try {
+                int version = store.write(path, io.keyward.rotation.SecretData.of(field,
+                        java.util.Base64.getEncoder().encodeToString(fresh)), java.util.OptionalInt.of(0));
+                LOG.info("created the shared audit fingerprint key at {} (version {})", path, version);
+                return fresh;
+            } catch (io.keyward.rotation.CasConflictException another) {
+                // another agent created it first: read theirs
+            }
+        }
+        throw new IOException("audit.hmac_key: could not read or create the key at " + path);
+    }
+
     private static void create(Path file, SecureRandom random) throws IOException {
         Path parent = file.toAbsolutePath().getParent();
         Files.createDirectories(parent);

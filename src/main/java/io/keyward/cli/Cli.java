@@ -3,12 +3,10 @@ package io.keyward.cli;
 import io.keyward.policy.ConfigException;
 import io.keyward.rotation.StoreException;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
-import java.util.Properties;
 import picocli.CommandLine;
 
 /**
@@ -75,13 +73,7 @@ public final class Cli {
     }
 
     static String version() {
-        try (InputStream in = Cli.class.getResourceAsStream("/keyward-version.properties")) {
-            Properties p = new Properties();
-            if (in != null) p.load(in);
-            return p.getProperty("version", "unknown");
-        } catch (IOException e) {
-            return "unknown";
-        }
+        return io.keyward.daemon.Agent.version();
     }
 
     /** What every command gets: its streams and the environment (never read from a static). */

@@ -10,7 +10,7 @@ import picocli.CommandLine.Option;
                 + "them, with an audit line for every access.",
         subcommands = {RunCommand.class, CheckCommand.class, ValidateCommand.class, PlanCommand.class, RotateCommand.class,
             StatusCommand.class, HistoryCommand.class, ResumeCommand.class, SyncCommand.class, SubmitCommand.class,
-            ConfirmRevokedCommand.class, AuditCommand.class, SimulatorCommand.class, picocli.CommandLine.HelpCommand.class},
+            ConfirmRevokedCommand.class, FleetCommand.class, AuditCommand.class, SimulatorCommand.class, picocli.CommandLine.HelpCommand.class},
         footer = {"",
             "Exit codes: 0 ok, 1 unexpected failure, 2 bad command line, configuration or policy, 3 Vault unreachable or denied,",
             "4 a rotation rolled back or stopped, 5 the audit hash chain is broken.",

@@ -14,9 +14,10 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "sync", description = "Deliver the live version of each secret to every target if it was not "
-        + "delivered yet (written in Vault by someone else, or never synced): verified first, like a rotation. "
-        + "A deleted or destroyed version is never delivered.")
+@Command(name = "sync", description = "Bring this agent's targets to the live version of each secret, whoever "
+        + "wrote it (another host's rotation, an operator, never synced): a version someone else wrote is verified "
+        + "first, like a rotation; a file target deleted or edited by hand is written again. A deleted or destroyed "
+        + "version is never delivered.")
 final class SyncCommand implements Callable<Integer> {
 
     private final Cli.Context context;
@@ -32,6 +33,10 @@ final class SyncCommand implements Callable<Integer> {
 
     @Option(names = "--quiet", description = "Print only failures and the summary.")
     boolean quiet;
+
+    @Option(names = "--force", description = "Write every target of this agent again, even those the local ledger shows "
+            + "current.")
+    boolean force;
 
     SyncCommand(Cli.Context context) {
         this.context = context;
@@ -53,12 +58,15 @@ final class SyncCommand implements Callable<Integer> {
             int failed = 0;
             try {
                 List<Future<Outcome>> runs = new ArrayList<>();
-                for (SecretBinding b : chosen) runs.add(pool.submit(() -> agent.rotator().sync(b)));
+                for (SecretBinding b : chosen) runs.add(pool.submit(() -> agent.rotator().sync(b, force)));
                 for (Future<Outcome> f : runs) {
                     Outcome o = f.get();
                     boolean failing = o.failed() || o instanceof Outcome.Undelivered;
                     if (failing) failed++;
-                    if (o instanceof Outcome.Completed || o instanceof Outcome.Delivered || o instanceof Outcome.Waiting) delivered++;
+                    if (o instanceof Outcome.Completed || o instanceof Outcome.Delivered || o instanceof Outcome.Repaired
+                            || o instanceof Outcome.Waiting) {
+                        delivered++;
+                    }
                     if (!quiet || failing) context.out().println(o.describe());
                 }
             } finally {

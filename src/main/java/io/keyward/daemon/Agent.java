@@ -85,7 +85,7 @@ public final class Agent implements AutoCloseable {
         this.docbits = new DocBits(DocBits.defaultHttpClient(), Sleeper.system());
         this.hooks = hooks;
         this.ledger = ledger;
-        this.members = new Members(vault, config.state(), clock);
+        this.members = new Members(vault, config.state(), clock, Members.Identity.of(config.agentId(), version()));
         // Announcements go out on their own thread: a slow webhook never holds up a rotation; past
         // 1,000 waiting, new ones are dropped (and logged) rather than piling up.
         this.notices = new java.util.concurrent.ThreadPoolExecutor(1, 1, 0, java.util.concurrent.TimeUnit.SECONDS,
@@ -115,9 +115,16 @@ public final class Agent implements AutoCloseable {
     public static Agent start(AgentConfig config, Policy policy, Clock clock, Hooks hooks, Map<String, String> env)
             throws IOException {
         SecureRandom random = new SecureRandom();
-        byte[] key = AuditKey.loadOrCreate(config.audit().hmacKeyFile(), random);
-        Fingerprinter fingerprints = new Fingerprinter(key);
         JsonAuditLog audit = JsonAuditLog.open(config.audit().file(), config.agentId(), clock, config.audit().rolling());
+        byte[] key;
+        try {
+            key = config.audit().hmacKey().isPresent() ? sharedKey(config, hooks.audit().apply(audit), clock, random)
+                    : AuditKey.loadOrCreate(config.audit().hmacKeyFile(), random);
+        } catch (IOException | RuntimeException e) {
+            audit.close();
+            throw e;
+        }
+        Fingerprinter fingerprints = new Fingerprinter(key);
         VaultClient vault;
         try {
             vault = VaultClient.connect(config.vault(), hooks.audit().apply(audit), fingerprints, clock);
@@ -136,6 +143,18 @@ public final class Agent implements AutoCloseable {
         Agent agent = new Agent(config, audit, vault, fingerprints, clock, new Generators(random, env), hooks, ledger);
         agent.reload(policy);
         return agent;
+    }
+
+    /**
+     * The fleet's shared fingerprint key, read (or created) through a short session of its own:
+     * the agent's own session fingerprints with the key, which it cannot have before.
+     */
+    private static byte[] sharedKey(AgentConfig config, AuditLog audit, Clock clock, SecureRandom random) throws IOException {
+        byte[] throwaway = new byte[32];
+        random.nextBytes(throwaway);
+        try (VaultClient bootstrap = VaultClient.connect(config.vault(), audit, new Fingerprinter(throwaway), clock)) {
+            return AuditKey.shared(bootstrap, config.audit().hmacKey().orElseThrow(), config.audit().hmacKeyField(), random);
+        }
     }
 
     /**
@@ -183,7 +202,7 @@ public final class Agent implements AutoCloseable {
                         ? targetFactory.checked(docbits.target(d, s.generator().field(), store), t)
                         : targetFactory.of(t, s.fields())));
             }
-            out.put(s.id(), new SecretBinding(s, source(s, generators, issuers), verifiers, targets));
+            out.put(s.id(), SecretBinding.of(policy, s, source(s, generators, issuers), verifiers, targets));
         }
         return out;
     }
@@ -208,9 +227,32 @@ public final class Agent implements AutoCloseable {
      * a rotation driven by another agent waits for this one's acknowledgements.
      */
     public void register() throws StoreException {
-        Map<String, Set<String>> serving = new LinkedHashMap<>();
-        bound.bindings().forEach((id, b) -> serving.put(id, b.targetIds()));
-        members.register(config.agentId(), serving);
+        members.register(serving());
+    }
+
+    /**
+     * Registers this agent as the running service: refused (IllegalArgumentException, naming it)
+     * while another process runs a service with the same agent id.
+     */
+    public void registerService() throws StoreException {
+        members.start(serving(), config.fleet().heartbeat());
+    }
+
+    private Map<String, Members.Served> serving() {
+        Map<String, Members.Served> serving = new LinkedHashMap<>();
+        bound.bindings().forEach((id, b) -> serving.put(id, new Members.Served(b.targetIds(), b.shared())));
+        return serving;
+    }
+
+    /** keyward's version, as its jar says (a development build says so). */
+    public static String version() {
+        try (java.io.InputStream in = Agent.class.getResourceAsStream("/keyward-version.properties")) {
+            java.util.Properties p = new java.util.Properties();
+            if (in != null) p.load(in);
+            return p.getProperty("version", "unknown");
+        } catch (IOException e) {
+            return "unknown";
+        }
     }
 
     public AgentConfig config() {

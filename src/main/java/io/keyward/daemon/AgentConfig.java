@@ -43,12 +43,21 @@ public record AgentConfig(Path source, String agentId, VaultSettings vault, Secr
         return fleet.memberTimeout();
     }
 
-    /** Where audit lines go and where the key for their fingerprints lives. */
-    public record Audit(Path file, Path hmacKeyFile, io.keyward.audit.JsonAuditLog.Rolling rolling) {
+    /**
+     * Where audit lines go and where the key for their fingerprints lives: a local file, or a Vault
+     * field shared by every agent ({@code hmacKey}) so that fingerprints agree across hosts.
+     */
+    public record Audit(Path file, Path hmacKeyFile, io.keyward.audit.JsonAuditLog.Rolling rolling,
+                        java.util.Optional<SecretPath> hmacKey, String hmacKeyField) {
         public Audit {
             Objects.requireNonNull(file, "file");
             Objects.requireNonNull(hmacKeyFile, "hmacKeyFile");
             Objects.requireNonNull(rolling, "rolling");
+            Objects.requireNonNull(hmacKey, "hmacKey");
+        }
+
+        public Audit(Path file, Path hmacKeyFile, io.keyward.audit.JsonAuditLog.Rolling rolling) {
+            this(file, hmacKeyFile, rolling, java.util.Optional.empty(), "key");
         }
     }
 

@@ -68,8 +68,23 @@ final class AgentConfigReader {
             Path k = expand(a, "hmac_key_file").orElse(Path.of("/var/lib/keyward/audit-hmac.key"));
             long maxBytes = size(a, "max_size", JsonAuditLog.Rolling.DEFAULT.maxBytes());
             int keep = a.integer("keep_days", JsonAuditLog.Rolling.DEFAULT.keepDays(), 1, 3650);
+            Optional<SecretPath> shared = Optional.empty();
+            String field = "key";
+            Optional<Fields> h = a.object("hmac_key");
+            if (h.isPresent()) {
+                String mount = h.get().string("mount", "secret");
+                String path = h.get().string("path", null);
+                field = h.get().string("field", "key");
+                if (path == null || path.isBlank()) {
+                    problems.add(h.get().mark(), "audit.hmac_key has no path", "name the Vault secret every agent reads"
+                            + " the key from, like { path: keyward/audit-key }");
+                } else {
+                    shared = Optional.of(secretPath(mount, path, h.get()));
+                }
+                h.get().finish();
+            }
             a.finish();
-            return new AgentConfig.Audit(f, k, new JsonAuditLog.Rolling(maxBytes, keep));
+            return new AgentConfig.Audit(f, k, new JsonAuditLog.Rolling(maxBytes, keep), shared, field);
         }).orElse(new AgentConfig.Audit(Path.of("/var/log/keyward/audit.jsonl"),
                 Path.of("/var/lib/keyward/audit-hmac.key"), JsonAuditLog.Rolling.DEFAULT));
         Path base = file.toAbsolutePath().getParent();

@@ -106,13 +106,15 @@ public final class Daemon implements AutoCloseable {
             daemon = new Daemon(config, policyFile, env, clock, systemd, metrics, agent, scheduler);
             systemd.send(SystemdNotify.status("registering as a member of the fleet"));
             try {
-                agent.register();
+                agent.registerService();
             } catch (io.keyward.rotation.StoreException e) {
                 throw new IOException("cannot register agent " + config.agentId() + " as a member of the fleet: "
                         + e.getMessage(), e);
             }
             systemd.send(SystemdNotify.status("recovering rotations left in flight"));
             daemon.recover(agent.bindings());
+            systemd.send(SystemdNotify.status("writing what every target lacks"));
+            daemon.render(agent.bindings());
             Map<String, SecretBinding> bindings = agent.bindings();
             scheduler.start(bindings, firstRunsSpread(bindings.size()));
             if (config.metrics().isPresent()) {
@@ -192,10 +194,46 @@ public final class Daemon implements AutoCloseable {
         }
     }
 
+    /**
+     * Before READY every target holds the live version: what the ledger shows missing, or a file
+     * deleted, emptied or edited by hand, is written (and its reload run); targets that are
+     * current are left alone. The way Vault Agent renders at start.
+     */
+    private void render(Map<String, SecretBinding> bindings) throws IOException {
+        ExecutorService pool = Executors.newFixedThreadPool(Math.max(8, config.threads() * 2), r -> thread(r, "keyward-render"));
+        try {
+            List<Future<Outcome>> all = new ArrayList<>();
+            for (SecretBinding b : bindings.values()) {
+                if (!b.targets().isEmpty()) all.add(pool.submit(() -> agent.rotator().sync(b)));
+            }
+            int written = 0;
+            int failed = 0;
+            for (Future<Outcome> f : all) {
+                Outcome o = f.get();
+                if (o instanceof Outcome.Delivered || o instanceof Outcome.Repaired || o instanceof Outcome.Completed) {
+                    written++;
+                    LOG.info("start: {}", o.describe());
+                } else if (o.failed() || o instanceof Outcome.Undelivered) {
+                    failed++;
+                    LOG.warn("start: {}", o.describe());
+                }
+            }
+            LOG.info("start: {} of {} secrets written to their targets, {} current, {} failing", written, all.size(),
+                    all.size() - written - failed, failed);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while writing the targets", e);
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new IOException("writing the targets failed: " + e.getCause(), e.getCause());
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
     private void ready() {
         Map<String, SecretBinding> b = agent.bindings();
         systemd.send("READY=1", SystemdNotify.status(summary()));
-        LOG.info("keyward {} ready: {} secrets from {}, agent {}", version(), b.size(), policyFile, config.agentId());
+        LOG.info("keyward {} ready: {} secrets from {}, agent {}", Agent.version(), b.size(), policyFile, config.agentId());
         watchdog(env);
         heartbeats();
         installSignals();
@@ -206,11 +244,19 @@ public final class Daemon implements AutoCloseable {
         long every = config.fleet().heartbeat().toMillis();
         timers.scheduleWithFixedDelay(() -> {
             try {
-                agent.members().heartbeat(config.agentId());
+                agent.members().heartbeat();
+                int live = 0;
+                int silent = 0;
+                Instant now = clock.instant();
+                for (io.keyward.fleet.Members.Record r : agent.members().all()) {
+                    if (r.live(now, config.memberTimeout())) live++;
+                    else silent++;
+                }
+                metrics.members(live, silent);
             } catch (io.keyward.rotation.StoreException | RuntimeException e) {
                 LOG.warn("could not renew the membership record of {}: {}", config.agentId(), e.getMessage());
             }
-        }, every, every, TimeUnit.MILLISECONDS);
+        }, 0, every, TimeUnit.MILLISECONDS);
     }
 
     /** WATCHDOG=1 at half of WatchdogSec, only while the scheduler runs. */
@@ -258,7 +304,7 @@ public final class Daemon implements AutoCloseable {
             Map<String, SecretBinding> bindings = agent.reload(next);
             scheduler.reschedule(bindings);
             try {
-                agent.register();
+                agent.registerService();
             } catch (io.keyward.rotation.StoreException e) {
                 LOG.warn("could not update the membership record of {}: {}", config.agentId(), e.getMessage());
             }
@@ -345,6 +391,11 @@ public final class Daemon implements AutoCloseable {
         LOG.info("stopping: finishing the step in progress");
         agent.rotator().stop();
         timers.shutdownNow();
+        try {
+            agent.members().stopped();
+        } catch (io.keyward.rotation.StoreException | RuntimeException e) {
+            LOG.warn("could not mark the membership record of {} stopped: {}", config.agentId(), e.getMessage());
+        }
         reloads.shutdownNow();
         try {
             scheduler.close();
@@ -390,10 +441,5 @@ public final class Daemon implements AutoCloseable {
         Thread t = new Thread(r, name);
         t.setDaemon(true);
         return t;
-    }
-
-    private static String version() {
-        Package p = Daemon.class.getPackage();
-        return p.getImplementationVersion() == null ? "(development build)" : p.getImplementationVersion();
     }
 }

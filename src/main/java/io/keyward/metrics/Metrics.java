@@ -45,6 +45,10 @@ public final class Metrics {
 
     private record PhaseMark(Phase phase, Instant at) {}
 
+    private final Map<String, java.util.concurrent.atomic.AtomicInteger> acksPending = new ConcurrentHashMap<>();
+    private final java.util.concurrent.atomic.AtomicInteger membersLive = new java.util.concurrent.atomic.AtomicInteger();
+    private final java.util.concurrent.atomic.AtomicInteger membersSilent = new java.util.concurrent.atomic.AtomicInteger();
+
     /** Per-secret values the gauges read; NaN until known. */
     private static final class SecretGauges {
         volatile double lastRotated = Double.NaN;
@@ -67,9 +71,15 @@ public final class Metrics {
         Gauge.builder("keyward.policy.loaded.timestamp", policyLoaded, a -> a.get() / 1000.0)
                 .description("When the policy in force was loaded").baseUnit("seconds").register(registry);
         Gauge.builder("keyward.secrets", secrets, Map::size).description("Secrets in the policy in force").register(registry);
+        Gauge.builder("keyward.fleet.members", membersLive, java.util.concurrent.atomic.AtomicInteger::get)
+                .description("Members of the fleet by state (live: heard of within fleet.member_timeout)")
+                .tag("state", "live").register(registry);
+        Gauge.builder("keyward.fleet.members", membersSilent, java.util.concurrent.atomic.AtomicInteger::get)
+                .description("Members of the fleet by state (live: heard of within fleet.member_timeout)")
+                .tag("state", "silent").register(registry);
         // Series that exist from the start, so that rates and alerts see a zero rather than nothing.
-        for (String o : List.of("completed", "waiting", "rolled_back", "not_retired", "awaiting_person", "backing_off", "stopped",
-                "skipped")) {
+        for (String o : List.of("completed", "repaired", "waiting", "rolled_back", "not_retired", "awaiting_person",
+                "backing_off", "policy_differs", "stopped", "skipped")) {
             rotations(o);
             syncs(o);
         }
@@ -123,6 +133,11 @@ public final class Metrics {
     public AuditLog audit(AuditLog inner) {
         return event -> {
             inner.record(event);
+            if (event.event().equals("target.drift")) {
+                Counter.builder("keyward.target.drift").description("Targets found changed or missing, and written again")
+                        .tags("secret", event.path(), "target", event.attributes().getOrDefault("target", "?"))
+                        .register(registry).increment();
+            }
             if (event.event().startsWith("vault.") && event.duration() != null) {
                 Timer.builder("keyward.vault.request.duration").description("Vault requests by operation and outcome")
                         .tags("operation", event.event().substring("vault.".length()), "outcome", event.outcome().word())
@@ -185,6 +200,16 @@ public final class Metrics {
             public void restore(String secret, int version, SecretData value) throws IOException {
                 inner.restore(secret, version, value);
             }
+
+            @Override
+            public Optional<Boolean> holds(String secret, int version, SecretData value) throws IOException {
+                return inner.holds(secret, version, value);
+            }
+
+            @Override
+            public boolean reloads() {
+                return inner.reloads();
+            }
         };
     }
 
@@ -224,12 +249,30 @@ public final class Metrics {
 
     public void finished(String secretId, Outcome outcome, Duration took) {
         rotations(outcomeWord(outcome)).increment();
+        int pending = outcome instanceof Outcome.AwaitingMembers a ? a.pending().size() : 0;
+        java.util.concurrent.atomic.AtomicInteger acks = acksPending.get(secretId);
+        if (acks == null && pending > 0) {
+            acks = acksPending.computeIfAbsent(secretId, id -> {
+                java.util.concurrent.atomic.AtomicInteger n = new java.util.concurrent.atomic.AtomicInteger();
+                Gauge.builder("keyward.acks.pending", n, java.util.concurrent.atomic.AtomicInteger::get)
+                        .description("Targets of other members the rotation in flight waits for").tag("secret", id)
+                        .register(registry);
+                return n;
+            });
+        }
+        if (acks != null) acks.set(pending);
         if (outcome.inFlight()) {
             inFlight.put(secretId, Boolean.TRUE);
         } else if (!(outcome instanceof Outcome.Unavailable)) {
             inFlight.remove(secretId);
             gauges(secretId).revocableSince = Double.NaN;
         }
+    }
+
+    /** The fleet's members by state, as the last look at the membership records found them. */
+    public void members(int live, int silent) {
+        membersLive.set(live);
+        membersSilent.set(silent);
     }
 
     public void synced(String secretId, Outcome outcome) {
@@ -245,13 +288,16 @@ public final class Metrics {
 
     static String outcomeWord(Outcome o) {
         if (o instanceof Outcome.Completed || o instanceof Outcome.Delivered) return "completed";
-        if (o instanceof Outcome.Waiting || o instanceof Outcome.Undelivered || o instanceof Outcome.InFlightElsewhere) {
+        if (o instanceof Outcome.Repaired) return "repaired";
+        if (o instanceof Outcome.Waiting || o instanceof Outcome.AwaitingMembers || o instanceof Outcome.Undelivered
+                || o instanceof Outcome.InFlightElsewhere) {
             return "waiting";
         }
         if (o instanceof Outcome.RolledBack) return "rolled_back";
         if (o instanceof Outcome.NotRetired) return "not_retired";
         if (o instanceof Outcome.AwaitingPerson) return "awaiting_person";
         if (o instanceof Outcome.BackingOff) return "backing_off";
+        if (o instanceof Outcome.PolicyDiffers) return "policy_differs";
         if (o instanceof Outcome.Stopped || o instanceof Outcome.Unavailable) return "stopped";
         return "skipped";
     }

@@ -55,6 +55,38 @@ public record Policy(Path source, Map<String, IssuerSpec> issuers, List<SecretPo
     }
 
     /**
+     * The part of a secret's policy every agent serving it must share (path, how new values are
+     * made, schedule, grace), as canonical text: what may differ per host (targets, verify
+     * programs' paths, watch) is left out.
+     */
+    public static String sharedPart(SecretPolicy s, Map<String, IssuerSpec> issuers) {
+        StringBuilder b = new StringBuilder("mount=").append(s.mount()).append(";path=").append(s.path())
+                .append(";field=").append(s.generator().field()).append(";generator=");
+        if (s.generator() instanceof GeneratorSpec.Random r) {
+            b.append("random(").append(r.length()).append(',').append(new java.util.TreeMap<>(r.minimum())).append(',')
+                    .append(r.prefix()).append(')');
+        } else if (s.generator() instanceof GeneratorSpec.Command) {
+            b.append("command");
+        } else {
+            b.append("issued");
+        }
+        Optional<String> issuer = s.generator() instanceof GeneratorSpec.Issued i ? Optional.of(i.issuer()) : s.issuer();
+        issuer.ifPresent(name -> {
+            b.append(";issuer=").append(name);
+            if (issuers.get(name) instanceof IssuerSpec.DocBits d) {
+                b.append("(docbits,").append(d.mode()).append(',').append(d.baseUrl()).append(',').append(d.org()).append(')');
+            }
+        });
+        Schedule sc = s.schedule();
+        b.append(";every=").append(sc.every().map(Duration::toString).orElse("-"))
+                .append(";cron=").append(sc.cron().map(Cron::toString).orElse("-"))
+                .append(";window=").append(sc.window().map(Window::toString).orElse("-"))
+                .append(";jitter=").append(sc.jitter()).append(";max_age=").append(sc.maxAge().map(Duration::toString).orElse("-"))
+                .append(";grace=").append(s.grace());
+        return b.toString();
+    }
+
+    /**
      * One managed secret. {@code watch} is how often keyward looks for a version someone else
      * wrote in Vault (empty: never); {@code retryCap} the longest wait between attempts after
      * rotations that rolled back.

@@ -39,6 +39,26 @@ final class Announcements {
                 "due " + d.due() + ", waiting for a person: " + ask);
     }
 
+    /** How often a secret whose members disagree is looked at again. */
+    static final Duration DISAGREEMENT_RECHECK = Duration.ofMinutes(5);
+
+    /** Another live member's shared policy part differs: not rotated, and said once per pair of policies. */
+    java.util.Optional<Outcome> policyDiffers(SecretBinding b) throws StoreException {
+        Instant now = core.clock().instant();
+        java.util.Optional<Fleet.Member> other = Start.disagreeing(b.shared(), core.self(), core.fleet().serving(b.id()),
+                core.settings().memberTimeout(), now);
+        if (other.isEmpty()) return java.util.Optional.empty();
+        Fleet.Member m = other.get();
+        String detail = "members " + core.self() + " (policy " + b.shared() + ") and " + m.agent() + " (policy "
+                + m.policy() + ") serve " + b.id() + " with a different path, generator, issuer, schedule or grace:"
+                + " it is not rotated until their policies agree";
+        String key = "differs:" + b.id() + ":" + m.agent();
+        if (!detail.equals(core.said().put(key, detail))) {
+            core.notice(Policy.NoticeKind.REJECTED, b.id(), null, 0, detail);
+        }
+        return java.util.Optional.of(new Outcome.PolicyDiffers(b.id(), m.agent(), now.plus(DISAGREEMENT_RECHECK)));
+    }
+
     Outcome confirmRevoked(SecretBinding b) {
         String id = b.id();
         try {

@@ -15,12 +15,30 @@ public interface Fleet {
     /** The members serving the secret (this agent may be among them). */
     List<Member> serving(String secretId) throws StoreException;
 
-    /** One agent serving a secret: its id, its last heartbeat, and the ids of its targets for it. */
-    record Member(String agent, Instant lastSeen, Set<String> targets) {
+    /**
+     * One agent serving a secret: its id, its last heartbeat, the ids of its targets for it, and
+     * the hash of the shared part of its policy for it (null when its record has none).
+     */
+    record Member(String agent, Instant lastSeen, Set<String> targets, String policy) {
         public Member {
             Objects.requireNonNull(agent, "agent");
             Objects.requireNonNull(lastSeen, "lastSeen");
             targets = Set.copyOf(targets);
+        }
+
+        public Member(String agent, Instant lastSeen, Set<String> targets) {
+            this(agent, lastSeen, targets, null);
+        }
+    }
+
+    /** The hash members compare: SHA-256 of the shared part of a secret's policy, first 16 hex digits. */
+    static String hash(String sharedPart) {
+        try {
+            byte[] d = java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(sharedPart.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            return java.util.HexFormat.of().formatHex(d, 0, 8);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is not available in this JVM", e);
         }
     }
 

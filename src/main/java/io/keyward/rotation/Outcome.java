@@ -31,6 +31,17 @@ public sealed interface Outcome {
         }
     }
 
+    /** Targets that no longer held the live version (a file deleted or edited by hand) were written again. */
+    record Repaired(String secretId, int version, java.util.List<String> targets) implements Outcome {
+        public Repaired {
+            targets = java.util.List.copyOf(targets);
+        }
+
+        public String describe() {
+            return secretId + ": v" + version + " written again to " + String.join(", ", targets) + " (changed by hand)";
+        }
+    }
+
     /** This agent's targets have the live version already. */
     record UpToDate(String secretId, int version) implements Outcome {
         public String describe() {
@@ -42,6 +53,19 @@ public sealed interface Outcome {
     record Waiting(String secretId, String rotationId, Phase phase, Instant until, String reason) implements Outcome {
         public String describe() {
             return secretId + ": rotation " + rotationId + " " + phase.word() + ", " + reason + " (next step at " + until + ")";
+        }
+    }
+
+    /** Waiting for other live members to acknowledge the new version on these targets ("agent/target"). */
+    record AwaitingMembers(String secretId, String rotationId, Phase phase, Instant until, java.util.List<String> pending)
+            implements Outcome {
+        public AwaitingMembers {
+            pending = java.util.List.copyOf(pending);
+        }
+
+        public String describe() {
+            return secretId + ": rotation " + rotationId + " " + phase.word() + ", waiting for other members to take the"
+                    + " new version: " + String.join(", ", pending) + " (next look at " + until + ")";
         }
     }
 
@@ -109,6 +133,17 @@ public sealed interface Outcome {
         }
     }
 
+    /**
+     * Not rotated: another live member serves the secret with another shared policy part (path,
+     * generator or issuer, schedule, grace); looked at again at {@code next}.
+     */
+    record PolicyDiffers(String secretId, String member, Instant next) implements Outcome {
+        public String describe() {
+            return secretId + ": not rotated, member " + member + " serves it with another path, generator, issuer,"
+                    + " schedule or grace; make the policies agree";
+        }
+    }
+
     /** Nothing was done, for the reason given (an empty submitted key, no value in Vault yet, ...). */
     record Skipped(String secretId, String reason) implements Outcome {
         public String describe() {
@@ -132,11 +167,12 @@ public sealed interface Outcome {
 
     default boolean failed() {
         return this instanceof RolledBack || this instanceof Stopped || this instanceof Unavailable
-                || this instanceof NotRetired;
+                || this instanceof NotRetired || this instanceof PolicyDiffers;
     }
 
     /** True while a rotation stays in flight after this call. */
     default boolean inFlight() {
-        return this instanceof Waiting || this instanceof Stopped || this instanceof InFlightElsewhere;
+        return this instanceof Waiting || this instanceof AwaitingMembers || this instanceof Stopped
+                || this instanceof InFlightElsewhere;
     }
 }

@@ -81,6 +81,20 @@ public final class Plugins {
         default void restore(String secretId, int version, SecretData value) throws IOException {
             deliver(secretId, version, value);
         }
+
+        /**
+         * Whether the target still holds exactly what delivering this value writes, where keyward
+         * can read it back (a file); empty when it cannot tell. A file deleted or edited by hand
+         * answers false, and is written again.
+         */
+        default Optional<Boolean> holds(String secretId, int version, SecretData value) throws IOException {
+            return Optional.empty();
+        }
+
+        /** True for a target that makes a consumer load what the others wrote (a reload command): run again after a repair. */
+        default boolean reloads() {
+            return false;
+        }
     }
 
     /** What keyward announces to people: due keys, failures, revocable keys, emergencies. */

@@ -90,6 +90,10 @@ public final class Rotator {
                 return new Outcome.BackingOff(b.id(), o.attempts(), o.next(), o.lastError());
             }
             if (v instanceof Start.Verdict.AnnounceDue d) return new Announcements(core).due(b, meta, d, emergency);
+            if (!emergency) {
+                Optional<Outcome> differs = new Announcements(core).policyDiffers(b);
+                if (differs.isPresent()) return differs.get();
+            }
             return new Claims(core).claim(b, current, meta, emergency ? "emergency" : trigger, emergency, null);
         } catch (StoreException e) {
             return new Outcome.Unavailable(b.id(), "could not start: " + e.getMessage());
@@ -132,8 +136,13 @@ public final class Rotator {
      * VERIFY. A deleted or destroyed version is never delivered; it raises an alert once.
      */
     public Outcome sync(SecretBinding b) {
+        return sync(b, false);
+    }
+
+    /** As {@link #sync(SecretBinding)}; {@code force} writes every target of this agent again. */
+    public Outcome sync(SecretBinding b, boolean force) {
         try {
-            return new Sync(core).sync(b);
+            return new Sync(core).sync(b, force);
         } catch (StoreException e) {
             return new Outcome.Unavailable(b.id(), "could not sync: " + e.getMessage());
         }

@@ -78,8 +78,8 @@ final class Run {
         if (step instanceof Decision.Step.AwaitRevocation) return new Retirement(this).awaitRevocation();
         if (step instanceof Decision.Step.Finish f) return new Retirement(this).finish(f.note());
         if (step instanceof Decision.Step.AwaitMembers w) {
-            return Optional.of(waitUntil(w.recheck(), null, "waiting for other members to take v" + e().newVersion()
-                    + ": " + String.join(", ", w.pending())));
+            waitUntil(w.recheck(), null, "waiting for other members");
+            return Optional.of(new Outcome.AwaitingMembers(b.id(), e().rotationId(), e().phase(), w.recheck(), w.pending()));
         }
         if (step instanceof Decision.Step.Wait w) {
             return Optional.of(waitUntil(w.until(), null, "old version " + e().liveVersionBefore()
@@ -191,10 +191,10 @@ final class Run {
     private void announceSilent(List<String> agents) throws StoreException {
         JournalEntry next = e();
         for (String agent : agents) {
-            String seen = members.stream().filter(m -> m.agent().equals(agent)).map(m -> m.lastSeen().toString())
-                    .findFirst().orElse("?");
+            Fleet.Member m = members.stream().filter(x -> x.agent().equals(agent)).findFirst().orElseThrow();
             core.notice(Policy.NoticeKind.DEGRADED, b.id(), e().rotationId(), e().newVersion(), "member " + agent
-                    + " has been silent since " + seen + ": it no longer counts for retiring old version "
+                    + " (targets " + String.join(", ", new java.util.TreeSet<>(m.targets())) + " of " + b.id()
+                    + ") has been silent since " + m.lastSeen() + ": it no longer counts for retiring old version "
                     + e().liveVersionBefore() + "; its targets may still hold it");
             next = next.mark(Decision.silentMark(agent), now());
         }

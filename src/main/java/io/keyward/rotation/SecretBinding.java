@@ -9,11 +9,12 @@ import java.util.Objects;
  * verifiers, and this agent's own targets.
  */
 public record SecretBinding(Policy.SecretPolicy policy, KeySource source, List<Plugins.Verifier> verifiers,
-                            List<Plugins.Target> targets) {
+                            List<Plugins.Target> targets, String shared) {
 
     public SecretBinding {
         Objects.requireNonNull(policy, "policy");
         Objects.requireNonNull(source, "source");
+        Objects.requireNonNull(shared, "shared");
         verifiers = List.copyOf(verifiers);
         targets = List.copyOf(targets);
         boolean issued = policy.generator() instanceof Policy.GeneratorSpec.Issued;
@@ -21,6 +22,18 @@ public record SecretBinding(Policy.SecretPolicy policy, KeySource source, List<P
             throw new IllegalArgumentException("secret " + policy.id() + (issued ? " is issued but has a generator"
                     : " is generated but its source is an issuer"));
         }
+    }
+
+    /** Bound with the shared part of its policy as the policy alone states it (no issuer details). */
+    public SecretBinding(Policy.SecretPolicy policy, KeySource source, List<Plugins.Verifier> verifiers,
+                         List<Plugins.Target> targets) {
+        this(policy, source, verifiers, targets, Fleet.hash(Policy.sharedPart(policy, java.util.Map.of())));
+    }
+
+    /** Bound with the hash of the shared part of its policy, issuer details included. */
+    public static SecretBinding of(Policy policy, Policy.SecretPolicy secret, KeySource source,
+                                   List<Plugins.Verifier> verifiers, List<Plugins.Target> targets) {
+        return new SecretBinding(secret, source, verifiers, targets, Fleet.hash(Policy.sharedPart(secret, policy.issuers())));
     }
 
     public String id() {

@@ -55,6 +55,16 @@ public final class Start {
         return new Verdict.Claim();
     }
 
+    /**
+     * A live member whose shared policy part for the secret differs from this agent's: while one
+     * exists the secret is not rotated (the result must not depend on which agent wins the claim).
+     */
+    public static Optional<Fleet.Member> disagreeing(String mine, String self, List<Fleet.Member> members, Duration timeout,
+                                                    Instant now) {
+        return members.stream().filter(m -> !m.agent().equals(self) && m.policy() != null && !m.policy().equals(mine))
+                .filter(m -> !m.lastSeen().plus(timeout).isBefore(now)).findFirst();
+    }
+
     /** When the secret is due: its schedule from the live version's time, or the operator's expiry if sooner. */
     public static Instant dueAt(Live live, Policy.SecretPolicy p, Instant now) {
         Instant due = live.written().isEmpty() ? now : p.schedule().due(live.written().get());

@@ -27,7 +27,8 @@ final class Sync {
         this.core = core;
     }
 
-    Outcome sync(SecretBinding b) throws StoreException {
+    /** {@code force}: write every target again, whatever the ledger says. */
+    Outcome sync(SecretBinding b, boolean force) throws StoreException {
         Optional<VersionedSecret> read;
         try {
             read = core.store().read(b.livePath());
@@ -46,28 +47,76 @@ final class Sync {
             return new Outcome.Refused(b.id(), version, "was refused earlier; consumers keep the version they have");
         }
         Optional<String> rotation = Optional.ofNullable(custom.get(LiveMarks.ROTATION));
-        if (has(b, ledger(b), version)) {
+        if (!force && has(b, ledger(b), version)) {
             // Once per rotation: if it is still in flight, it may wait for this agent's acknowledgement.
             if (rotation.isPresent() && !rotation.get().equals(ledger(b).settled())) {
                 Optional<Outcome> failing = settle(b, rotation.get());
                 if (failing.isPresent()) return failing.get();
             }
-            return new Outcome.UpToDate(b.id(), version);
+            return repair(b, live).orElse(new Outcome.UpToDate(b.id(), version));
         }
         boolean verified = LiveMarks.current(custom) == version;
         boolean manualWithOld = b.source() instanceof KeySource.Manual && LiveMarks.current(custom) > 0;
         if (!verified && (!b.verifiers().isEmpty() || manualWithOld)) return throughJournal(b);
         if (live.data().string(b.field()).filter(v -> !v.isEmpty()).isEmpty()) return throughJournal(b);
-        return deliverLive(b, live, rotation);
+        return deliverLive(b, live, rotation, force);
+    }
+
+    /**
+     * Drift: a target that can be read back (a file) and no longer holds what the ledger says was
+     * delivered (deleted, emptied, edited by hand) is written again, with a {@code target.drift}
+     * audit line; the reload targets of the secret then run.
+     */
+    private Optional<Outcome> repair(SecretBinding b, VersionedSecret live) throws StoreException {
+        int version = live.version();
+        List<Plugins.Target> drifted = new ArrayList<>();
+        for (Plugins.Target t : b.targets()) {
+            boolean holds;
+            try {
+                holds = t.holds(b.id(), version, live.data()).orElse(true);
+            } catch (IOException unreadable) {
+                holds = false;
+            }
+            if (!holds) drifted.add(t);
+        }
+        if (drifted.isEmpty()) return Optional.empty();
+        Retrier retrier = core.retrier(b);
+        List<String> failures = new ArrayList<>();
+        List<String> repaired = new ArrayList<>();
+        for (Plugins.Target t : drifted) {
+            try {
+                retrier.run(() -> t.deliver(b.id(), version, live.data()), Core::retryable);
+                repaired.add(t.id());
+                core.audit().record(AuditEvent.of("target.drift").path(b.id()).version(version)
+                        .fingerprint(core.fingerprints().of(live.data())).attribute("target", t.id())
+                        .attribute("detail", "target " + t.id() + " no longer held v" + version + ": written again").build());
+            } catch (IOException failure) {
+                failures.add(t.id() + ": " + failure.getMessage());
+            }
+        }
+        if (!repaired.isEmpty()) {
+            for (Plugins.Target t : b.targets()) {
+                if (!t.reloads() || drifted.contains(t)) continue;
+                try {
+                    retrier.run(() -> t.deliver(b.id(), version, live.data()), Core::retryable);
+                    audit(b, version, live.data(), null, AuditEvent.Outcome.OK, "target " + t.id() + " after a repair");
+                } catch (IOException failure) {
+                    failures.add(t.id() + ": " + failure.getMessage());
+                }
+            }
+        }
+        if (!failures.isEmpty()) return Optional.of(undelivered(b, version, failures, "retried at the next watch"));
+        return Optional.of(new Outcome.Repaired(b.id(), version, repaired));
     }
 
     /**
      * Delivers the live version to the targets lacking it; then, if a rotation is in flight, this
      * agent acknowledges it (or delivers its newer version first).
      */
-    private Outcome deliverLive(SecretBinding b, VersionedSecret live, Optional<String> rotation) throws StoreException {
+    private Outcome deliverLive(SecretBinding b, VersionedSecret live, Optional<String> rotation, boolean force)
+            throws StoreException {
         int version = live.version();
-        List<String> failures = deliver(b, version, live.data(), null);
+        List<String> failures = deliver(b, version, live.data(), null, force);
         Optional<Journal.Journaled> j = core.journal().read(b.id());
         boolean flight = j.isPresent() && j.get().entry().active() && j.get().entry().phase().promoted();
         if (flight && (failures.isEmpty() || j.get().entry().newVersion() > version)) {
@@ -111,7 +160,7 @@ final class Sync {
         if (b.targets().stream().anyMatch(t -> ledger.version(t.id()) < version)) {
             Optional<VersionedSecret> value = valueOf(b, e);
             if (value.isEmpty()) return elsewhere; // the owner finds out why
-            List<String> failures = deliver(b, value.get().version(), value.get().data(), e);
+            List<String> failures = deliver(b, value.get().version(), value.get().data(), e, false);
             if (!failures.isEmpty()) return undelivered(b, value.get().version(), failures, "the old value stays valid");
         }
         acknowledge(b, j);
@@ -163,11 +212,12 @@ final class Sync {
     }
 
     /** Writes the version to each target of this agent that the ledger does not show holding it (or a newer one). */
-    private List<String> deliver(SecretBinding b, int version, SecretData value, JournalEntry rotation) throws StoreException {
+    private List<String> deliver(SecretBinding b, int version, SecretData value, JournalEntry rotation, boolean force)
+            throws StoreException {
         Retrier retrier = core.retrier(b);
         List<String> failures = new ArrayList<>();
         for (Plugins.Target t : b.targets()) {
-            if (ledgerVersion(b, t) >= version) continue;
+            if (!force && ledgerVersion(b, t) >= version) continue;
             try {
                 retrier.run(() -> t.deliver(b.id(), version, value), Core::retryable);
                 core.ledger().put(b.id(), ledger(b).with(t.id(), new Ledger.Delivery(version, core.fingerprints().of(value))));

@@ -53,10 +53,12 @@ final class NextRun {
      */
     static Optional<Instant> afterOutcome(SecretBinding b, Outcome o, Instant now) {
         if (o instanceof Outcome.Waiting w) return Optional.of(later(w.until(), now));
+        if (o instanceof Outcome.AwaitingMembers w) return Optional.of(later(w.until(), now));
         if (o instanceof Outcome.AwaitingPerson a) return Optional.of(later(a.recheck(), now));
         if (o instanceof Outcome.BackingOff f) return Optional.of(later(f.next(), now));
         if (o instanceof Outcome.OutsideWindow w) return Optional.of(later(w.opens(), now));
         if (o instanceof Outcome.InFlightElsewhere x && x.until() != null) return Optional.of(later(x.until(), now));
+        if (o instanceof Outcome.PolicyDiffers p) return Optional.of(later(p.next(), now));
         if (o instanceof Outcome.RolledBack || o instanceof Outcome.NotRetired) return Optional.empty();
         if (o.failed()) {
             Duration cool = b.policy().retry().max().compareTo(Duration.ofSeconds(5)) < 0 ? Duration.ofSeconds(5)

@@ -69,6 +69,16 @@ final class Checked implements Plugins.Target {
     }
 
     @Override
+    public java.util.Optional<Boolean> holds(String secretId, int version, SecretData value) throws IOException {
+        return inner.holds(secretId, version, value);
+    }
+
+    @Override
+    public boolean reloads() {
+        return inner.reloads();
+    }
+
+    @Override
     public void restore(String secretId, int version, SecretData value) throws IOException {
         inner.deliver(secretId, version, value);
     }

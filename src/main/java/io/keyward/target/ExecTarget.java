@@ -37,6 +37,11 @@ final class ExecTarget implements Plugins.Target {
     }
 
     @Override
+    public boolean reloads() {
+        return true;
+    }
+
+    @Override
     public void deliver(String secretId, int version, SecretData value) throws IOException {
         String what = "exec target " + spec.id();
         try {

@@ -39,12 +39,7 @@ final class FileTarget implements Plugins.Target {
 
     @Override
     public void deliver(String secretId, int version, SecretData value) throws IOException {
-        String text;
-        try {
-            text = Formats.render(spec, fields, secretId, version, value);
-        } catch (IllegalArgumentException e) {
-            throw new Plugins.Rejected(secretId + " v" + version + " -> " + spec.path() + ": " + e.getMessage());
-        }
+        String text = render(secretId, version, value);
         Path dir = spec.path().toAbsolutePath().getParent();
         Files.createDirectories(dir);
         Path tmp = Files.createTempFile(dir, "." + spec.path().getFileName() + ".", ".tmp",
@@ -69,6 +64,27 @@ final class FileTarget implements Plugins.Target {
             }
         } finally {
             Files.deleteIfExists(tmp);
+        }
+    }
+
+    /** The file holds what this value renders to (a missing or unreadable file does not). */
+    @Override
+    public java.util.Optional<Boolean> holds(String secretId, int version, SecretData value) throws IOException {
+        byte[] expected = render(secretId, version, value).getBytes(StandardCharsets.UTF_8);
+        byte[] actual;
+        try {
+            actual = Files.readAllBytes(spec.path());
+        } catch (java.nio.file.NoSuchFileException missing) {
+            return java.util.Optional.of(false);
+        }
+        return java.util.Optional.of(java.security.MessageDigest.isEqual(expected, actual));
+    }
+
+    private String render(String secretId, int version, SecretData value) throws Plugins.Rejected {
+        try {
+            return Formats.render(spec, fields, secretId, version, value);
+        } catch (IllegalArgumentException e) {
+            throw new Plugins.Rejected(secretId + " v" + version + " -> " + spec.path() + ": " + e.getMessage());
         }
     }
 

@@ -129,7 +129,8 @@ final class AgentConfigTest {
                 Arguments.of("bad-skip-verify-not-boolean.yaml", "6:18", "skip_verify must be true or false"),
                 Arguments.of("bad-metrics-listen.yaml", "6:11", "metrics.listen 'localhost' is not host:port"),
                 Arguments.of("bad-threads.yaml", "6:12", "threads is 0, outside 1..64"),
-                Arguments.of("bad-fleet-timeout.yaml", "7:19", "fleet.member_timeout 2m is shorter than three heartbeats"));
+                Arguments.of("bad-fleet-timeout.yaml", "7:19", "fleet.member_timeout 2m is shorter than three heartbeats"),
+                Arguments.of("bad-hmac-key-no-path.yaml", "6:13", "audit.hmac_key has no path"));
     }
 
     @ParameterizedTest(name = "{0}")

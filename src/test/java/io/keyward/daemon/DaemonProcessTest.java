@@ -92,7 +92,9 @@ final class DaemonProcessTest {
         // It is a member of the fleet: its record names the secret and its target; what it delivered is in its ledger.
         tools.jackson.databind.JsonNode member = vault.admin("GET", "secret/data/daemon-state/" + run + "/members/"
                 + "daemon-agent", null).path("data").path("data");
-        assertThat(member.path("secrets").path(run + "-a").toString()).isEqualTo("[\"app\"]");
+        assertThat(member.path("secrets").path(run + "-a").path("targets").toString()).isEqualTo("[\"app\"]");
+        assertThat(member.path("daemon").asBoolean()).isTrue();
+        assertThat(member.path("pid").asLong()).isEqualTo(child.pid());
         assertThat(java.time.Instant.parse(member.path("heartbeat").asString())).isAfter(java.time.Instant.now().minusSeconds(60));
         assertThat(Files.readString(work.resolve("state/ledger/" + run + "-a.json"))).contains("\"app\"");
 

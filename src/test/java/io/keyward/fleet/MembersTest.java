@@ -1,6 +1,7 @@
 package io.keyward.fleet;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.keyward.audit.JsonAuditLog;
 import io.keyward.rotation.Fingerprinter;
@@ -23,10 +24,11 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
-/** Membership records in a real OpenBao: what each agent serves and when it was last heard of. */
+/** Membership records in a real OpenBao: who each agent is, what it serves, when it was last heard of. */
 @ExtendWith(VaultExtension.class)
 final class MembersTest {
 
+    private static final Duration HEARTBEAT = Duration.ofSeconds(30);
     private final MutableClock clock = new MutableClock(Instant.parse("2026-05-04T10:00:00Z"));
     private JsonAuditLog audit;
     private VaultClient store;
@@ -46,32 +48,77 @@ final class MembersTest {
         audit.close();
     }
 
+    private Members members(String agent, String instance, String host, long pid) {
+        return new Members(store, state, clock, Duration.ZERO, new Members.Identity(agent, instance, host, pid, "1.0"));
+    }
+
+    private static Map<String, Members.Served> db(String... targets) {
+        return Map.of("db", new Members.Served(Set.of(targets), "hash-1"));
+    }
+
     @Test
     void register_heartbeat_serving_forget() throws Exception {
-        Members a = new Members(store, state, clock, Duration.ZERO);
-        Members b = new Members(store, state, clock, Duration.ZERO);
-        a.register("host-a", Map.of("db", Set.of("app", "web"), "cache", Set.of()));
-        b.register("host-b", Map.of("db", Set.of("app")));
-        clock.advance(Duration.ofSeconds(30));
-        b.heartbeat("host-b");
+        Members a = members("host-a", "a1", "a.example", 1);
+        Members b = members("host-b", "b1", "b.example", 2);
+        a.register(Map.of("db", new Members.Served(Set.of("app", "web"), "hash-1"),
+                "cache", new Members.Served(Set.of(), "hash-2")));
+        b.register(db("app"));
+        clock.advance(HEARTBEAT);
+        b.heartbeat();
         store.write(state.child("members").child("broken"), SecretData.of("agent", "x"), OptionalInt.empty());
 
         assertThat(a.serving("db")).containsExactlyInAnyOrder(
-                new Fleet.Member("host-a", Instant.parse("2026-05-04T10:00:00Z"), Set.of("app", "web")),
-                new Fleet.Member("host-b", Instant.parse("2026-05-04T10:00:30Z"), Set.of("app")));
+                new Fleet.Member("host-a", Instant.parse("2026-05-04T10:00:00Z"), Set.of("app", "web"), "hash-1"),
+                new Fleet.Member("host-b", Instant.parse("2026-05-04T10:00:30Z"), Set.of("app"), "hash-1"));
         assertThat(a.serving("cache")).as("a secret without targets here is not served here").isEmpty();
-        assertThat(a.all()).extracting(Members.Record::agent).containsExactlyInAnyOrder("host-a", "host-b");
+        Members.Record rb = a.all().stream().filter(r -> r.agent().equals("host-b")).findFirst().orElseThrow();
+        assertThat(rb.host()).isEqualTo("b.example");
+        assertThat(rb.version()).isEqualTo("1.0");
+        assertThat(rb.started()).isEqualTo(Instant.parse("2026-05-04T10:00:00Z"));
 
-        b.forget("host-b");
+        assertThat(b.forget("host-b")).isTrue();
+        assertThat(b.forget("host-b")).as("forgetting twice").isFalse();
         assertThat(a.serving("db")).extracting(Fleet.Member::agent).containsExactly("host-a");
     }
 
     @Test
+    void start_aSecondServiceWithTheSameAgentId_isRefused_namingTheFirst() throws Exception {
+        members("host-a", "first", "a.example", 1).start(db("app"), HEARTBEAT);
+        Members second = members("host-a", "second", "b.example", 2);
+
+        assertThatThrownBy(() -> second.start(db("app"), HEARTBEAT)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("agent id host-a is in use by a keyward run on host a.example")
+                .hasMessageContaining("started 2026-05-04T10:00:00Z").hasMessageContaining("give each host its own agent.id");
+
+        clock.advance(HEARTBEAT.multipliedBy(3).plusSeconds(1));
+        second.start(db("app"), HEARTBEAT); // the first one has been silent for three heartbeats: gone
+    }
+
+    @Test
+    void start_afterTheServiceOnThisHostDied_orStoppedCleanly_goesAhead() throws Exception {
+        long dead = ProcessHandle.current().pid() + 1_000_000;
+        members("host-a", "first", "a.example", dead).start(db("app"), HEARTBEAT);
+        Members second = members("host-a", "second", "a.example", dead + 1);
+        second.start(db("app"), HEARTBEAT); // same host, and the first one's process is gone
+        second.stopped();
+        members("host-a", "third", "b.example", 3).start(db("app"), HEARTBEAT); // stopped cleanly: may start elsewhere
+    }
+
+    @Test
+    void register_byACommand_leavesARunningServicesRecordAlone() throws Exception {
+        Members service = members("host-a", "service", "a.example", ProcessHandle.current().pid());
+        service.start(db("app", "web"), HEARTBEAT);
+        members("host-a", "command", "a.example", 99).register(db("app"));
+        assertThat(service.serving("db")).singleElement().extracting(Fleet.Member::targets)
+                .isEqualTo(Set.of("app", "web"));
+    }
+
+    @Test
     void reads_areReusedForAFewSeconds() throws Exception {
-        Members reader = new Members(store, state, clock);
-        new Members(store, state, clock).register("host-a", Map.of("db", Set.of("app")));
+        Members reader = new Members(store, state, clock, new Members.Identity("r", "r1", "r.example", 1, "1.0"));
+        members("host-a", "a1", "a.example", 1).register(db("app"));
         assertThat(reader.serving("db")).hasSize(1);
-        new Members(store, state, clock).register("host-b", Map.of("db", Set.of("app")));
+        members("host-b", "b1", "b.example", 2).register(db("app"));
         assertThat(reader.serving("db")).as("within 5 s: the read before").hasSize(1);
         clock.advance(Members.FRESH);
         assertThat(reader.serving("db")).hasSize(2);

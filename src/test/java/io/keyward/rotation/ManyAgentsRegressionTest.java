@@ -53,7 +53,9 @@ final class ManyAgentsRegressionTest {
         assertThat(o.describe()).contains("waiting for other members").contains("b/t1");
         f.clock.advance(Duration.ofMinutes(11));
         f.register("b", s, b); // b's heartbeat
-        assertThat(f.rotator("a").resume(s.binding())).isInstanceOf(Outcome.Waiting.class);
+        Outcome waiting = f.rotator("a").resume(s.binding());
+        assertThat(waiting).isInstanceOf(Outcome.AwaitingMembers.class);
+        assertThat(((Outcome.AwaitingMembers) waiting).pending()).containsExactly("b/t1");
         assertThat(s.issuer().accepts(first)).as("the old key stays valid while host B holds it").isTrue();
 
         assertThat(f.rotator("b").sync(b)).isInstanceOf(Outcome.Delivered.class);

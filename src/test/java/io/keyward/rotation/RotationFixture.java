@@ -73,18 +73,19 @@ final class RotationFixture implements AutoCloseable {
         return Rotator.builder(through, new Rotator.Settings(state, agent, lease(), memberTimeout()))
                 .audit(audit, fingerprints).clock(clock).waits(d -> { }, () -> 0.5).listener(listener)
                 .notifier(notifier, Runnable::run)
-                .fleet(members(), ledgers.computeIfAbsent(agent, a -> Ledger.inMemory()))
+                .fleet(members(agent), ledgers.computeIfAbsent(agent, a -> Ledger.inMemory()))
                 .build();
     }
 
-    /** The fleet's membership records of this fixture (agents register through it). */
-    io.keyward.fleet.Members members() {
-        return new io.keyward.fleet.Members(store, state, clock);
+    /** The fleet's membership records of this fixture, as agent {@code agent} sees them. */
+    io.keyward.fleet.Members members(String agent) {
+        return new io.keyward.fleet.Members(store, state, clock, Duration.ZERO,
+                new io.keyward.fleet.Members.Identity(agent, agent + "-1", "host-" + agent, 1, "test"));
     }
 
     /** Registers an agent as a member serving the secret with the given targets. */
     void register(String agent, Secret s, SecretBinding b) throws Exception {
-        new io.keyward.fleet.Members(store, state, clock).register(agent, java.util.Map.of(s.id(), b.targetIds()));
+        members(agent).register(java.util.Map.of(s.id(), new io.keyward.fleet.Members.Served(b.targetIds(), b.shared())));
     }
 
     Duration memberTimeout() {

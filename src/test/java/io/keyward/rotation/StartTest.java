@@ -91,6 +91,19 @@ final class StartTest {
     }
 
     @Test
+    void disagreeing_aLiveMemberWithAnotherPolicy_isFound_silentOnesAndThisAgentAreNot() {
+        Duration timeout = Duration.ofMinutes(15);
+        List<Fleet.Member> members = List.of(new Fleet.Member("me", MONDAY_NOON, java.util.Set.of("app"), "other"),
+                new Fleet.Member("b", MONDAY_NOON, java.util.Set.of("app"), "mine"),
+                new Fleet.Member("old", MONDAY_NOON.minus(Duration.ofMinutes(16)), java.util.Set.of("app"), "other"),
+                new Fleet.Member("unknown", MONDAY_NOON, java.util.Set.of("app"), null));
+        assertThat(Start.disagreeing("mine", "me", members, timeout, MONDAY_NOON)).isEmpty();
+        List<Fleet.Member> differs = new ArrayList<>(members);
+        differs.add(new Fleet.Member("c", MONDAY_NOON, java.util.Set.of("app"), "other"));
+        assertThat(Start.disagreeing("mine", "me", differs, timeout, MONDAY_NOON)).map(Fleet.Member::agent).contains("c");
+    }
+
+    @Test
     void decide_dueOutsideTheWindow_waitsForItToOpen_andTheBackoffEndsInsideIt() throws Exception {
         Policy.SecretPolicy p = policy(", window: { days: [mon-fri], hours: \"02:00-05:00\", zone: UTC }");
         Start.Live due = written(MONDAY_NOON.minus(Duration.ofDays(40)));

@@ -91,22 +91,23 @@ final class Simulation {
         /** A new process: fresh store view and rotator, registers as a member, resumes what is in flight. */
         void start() {
             SimParts.FaultyStore view = new SimParts.FaultyStore(world.store, world.faults);
-            members = new Members(view, STATE, world.clock, Duration.ZERO);
+            members = new Members(view, STATE, world.clock, Duration.ZERO,
+                    new Members.Identity(id, id + "-" + (++world.processes), host, 0, "sim"));
             rotator = Rotator.builder(view, new Rotator.Settings(STATE, id, LEASE, MEMBER_TIMEOUT))
                     .audit(e -> { }, fingerprints).clock(world.clock).waits(d -> { }, world.random::nextDouble)
                     .notifier(world::notice, Runnable::run).fleet(members, ledger)
                     .ids(() -> "r" + (++world.rotations)).build();
             bindings.clear();
-            Map<String, java.util.Set<String>> serving = new LinkedHashMap<>();
+            Map<String, Members.Served> serving = new LinkedHashMap<>();
             for (Secret s : world.secrets) {
                 List<Plugins.Target> mine = new ArrayList<>(s.targets.getOrDefault(host, List.of()));
                 SecretBinding b = new SecretBinding(s.policy, source(s), s.verifier == null ? List.of() : List.of(s.verifier), mine);
                 bindings.put(s.id, b);
-                serving.put(s.id, b.targetIds());
+                serving.put(s.id, new Members.Served(b.targetIds(), b.shared()));
             }
             state = State.UP;
             try {
-                members.register(id, serving);
+                members.register(serving);
                 for (SecretBinding b : bindings.values()) world.note(this, "start resume", rotator.resume(b));
             } catch (io.keyward.rotation.StoreException e) {
                 state = State.DOWN; // could not register: the service would exit and be restarted

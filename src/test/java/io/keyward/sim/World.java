@@ -43,6 +43,7 @@ final class World {
     private final Invariants invariants = new Invariants(this);
     int event;
     int rotations;
+    int processes;
 
     World(long seed, Random random, MutableClock clock, boolean tracing) {
         this.seed = seed;
@@ -94,7 +95,7 @@ final class World {
         for (Simulation.Agent a : agents) {
             if (a.state != Simulation.State.UP) continue;
             try {
-                a.members.heartbeat(a.id);
+                a.members.heartbeat();
             } catch (StoreException e) {
                 // a missed heartbeat; the next one may land
             } catch (SimParts.Crash c) {
