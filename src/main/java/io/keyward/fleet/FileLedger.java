@@ -10,7 +10,6 @@ import java.nio.file.StandardCopyOption;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.ConcurrentHashMap;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
@@ -18,16 +17,16 @@ import tools.jackson.databind.json.JsonMapper;
 /**
  * The ledger as one small JSON file per secret in the agent's state folder
  * ({@code <state.dir>/ledger/<id>.json}): versions and fingerprints, never a value. Each file is
- * replaced by a rename, so a reader sees the old entry or the new one. Losing an entry (a new
- * host, a rebuilt folder, an unreadable file) only makes the agent deliver again, never less: the
- * ledger says what was delivered, and every target write is durable before it is recorded.
+ * replaced by a rename, so a reader sees the old entry or the new one, and each read goes to the
+ * file (a command run beside the service writes it too). Losing an entry (a new host, a rebuilt
+ * folder, an unreadable file) only makes the agent deliver again, never less: the ledger says
+ * what was delivered, and every target write is durable before it is recorded.
  */
 public final class FileLedger implements Ledger {
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
 
     private final Path folder;
-    private final Map<String, Entry> cache = new ConcurrentHashMap<>();
 
     private FileLedger(Path folder) {
         this.folder = folder;
@@ -44,11 +43,7 @@ public final class FileLedger implements Ledger {
 
     @Override
     public Entry get(String secretId) throws IOException {
-        Entry e = cache.get(secretId);
-        if (e != null) return e;
-        e = load(file(secretId));
-        cache.put(secretId, e);
-        return e;
+        return load(file(secretId));
     }
 
     @Override
@@ -61,14 +56,17 @@ public final class FileLedger implements Ledger {
         if (entry.settled() != null) doc.put("settled", entry.settled());
         Files.createDirectories(folder);
         Path file = file(secretId);
-        Path tmp = folder.resolve("." + secretId + ".tmp");
-        Files.writeString(tmp, JSON.writeValueAsString(doc));
+        Path tmp = Files.createTempFile(folder, "." + secretId + ".", ".tmp");
         try {
-            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
+            Files.writeString(tmp, JSON.writeValueAsString(doc));
+            try {
+                Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } finally {
+            Files.deleteIfExists(tmp);
         }
-        cache.put(secretId, entry);
     }
 
     private Path file(String secretId) {

@@ -78,8 +78,11 @@ final class Run {
         if (step instanceof Decision.Step.AwaitRevocation) return new Retirement(this).awaitRevocation();
         if (step instanceof Decision.Step.Finish f) return new Retirement(this).finish(f.note());
         if (step instanceof Decision.Step.AwaitMembers w) {
-            waitUntil(w.recheck(), null, "waiting for other members");
-            return Optional.of(new Outcome.AwaitingMembers(b.id(), e().rotationId(), e().phase(), w.recheck(), w.pending()));
+            // looked at again before the planned time (a watch): the plan stands, nothing is journaled
+            Instant recheck = e().retryAt() != null && e().retryAt().isAfter(now()) && e().lastError() == null
+                    ? e().retryAt() : w.recheck();
+            waitUntil(recheck, null, "waiting for other members");
+            return Optional.of(new Outcome.AwaitingMembers(b.id(), e().rotationId(), e().phase(), recheck, w.pending()));
         }
         if (step instanceof Decision.Step.Wait w) {
             return Optional.of(waitUntil(w.until(), null, "old version " + e().liveVersionBefore()
@@ -253,9 +256,15 @@ final class Run {
      */
     Outcome.Waiting waitUntil(Instant until, String error, String reason) throws StoreException {
         Instant now = now();
-        JournalEntry next = error == null ? e().waitingUntil(until, now) : e().failed(error, until, now);
         Instant back = until.isAfter(now) ? until : now;
-        save(next.owned(core.self(), back.plus(core.settings().lease()), now));
+        Instant lease = back.plus(core.settings().lease());
+        JournalEntry e = e();
+        boolean same = error == null && e.lastError() == null && until.equals(e.retryAt()) && core.self().equals(e.owner())
+                && e.leaseUntil() != null && !e.leaseUntil().isBefore(lease.minus(core.settings().lease().dividedBy(2)));
+        if (!same) { // a wait looked at again before it ends is not journaled again
+            JournalEntry next = error == null ? e.waitingUntil(until, now) : e.failed(error, until, now);
+            save(next.owned(core.self(), lease, now));
+        }
         return new Outcome.Waiting(b.id(), e().rotationId(), e().phase(), until, reason);
     }
 

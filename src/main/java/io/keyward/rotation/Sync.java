@@ -120,7 +120,7 @@ final class Sync {
         Optional<Journal.Journaled> j = core.journal().read(b.id());
         boolean flight = j.isPresent() && j.get().entry().active() && j.get().entry().phase().promoted();
         if (flight && (failures.isEmpty() || j.get().entry().newVersion() > version)) {
-            Outcome member = asMember(b, j.get());
+            Outcome member = new Claims(core).drive(b, j.get(), false);
             if (j.get().entry().newVersion() > version || !(member instanceof Outcome.InFlightElsewhere)) return member;
         }
         if (!failures.isEmpty()) return undelivered(b, version, failures, "retried at the next watch");
@@ -135,7 +135,7 @@ final class Sync {
     private Optional<Outcome> settle(SecretBinding b, String rotationId) throws StoreException {
         Optional<Journal.Journaled> j = core.journal().read(b.id());
         if (j.isPresent() && j.get().entry().active() && rotationId.equals(j.get().entry().rotationId())) {
-            Outcome o = asMember(b, j.get());
+            Outcome o = new Claims(core).drive(b, j.get(), false);
             return o instanceof Outcome.InFlightElsewhere ? Optional.empty() : Optional.of(o);
         }
         settled(b, rotationId);

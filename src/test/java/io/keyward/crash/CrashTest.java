@@ -95,7 +95,7 @@ final class CrashTest {
         Path a = writeConfig(dir, id, "a");
         Path b = writeConfig(dir, id, "b");
         Map<String, String> env = new HashMap<>(Map.of("VAULT_TOKEN", vault.rootToken(),
-                "CRASH_STATE", state.toString(), "CRASH_TARGETS", targets.toString()));
+                "ISSUER_STATE", state.toString(), "ISSUER_TARGETS", targets.toString()));
 
         ByteArrayOutputStream firstOut = new ByteArrayOutputStream();
         int first = Cli.run(new String[] {"rotate", id, "--now", "-c", a.toString()},
@@ -198,7 +198,7 @@ final class CrashTest {
 
     /** Agent {@code agent}'s configuration and policy: its own id, audit key and file, state folder and target. */
     private Path writeConfig(Path dir, String id, String agent) throws IOException {
-        String issuer = TestDirs.target().getParent().resolve("src/test/resources/crash/issuer.sh").toString();
+        String issuer = TestDirs.target().getParent().resolve("src/test/resources/issuer.sh").toString();
         Path policy = dir.resolve("policy-" + agent + ".yaml");
         Files.writeString(policy, String.join("\n",
                 "issuers:",

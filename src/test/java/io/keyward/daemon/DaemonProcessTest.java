@@ -2,14 +2,13 @@ package io.keyward.daemon;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.keyward.testing.KeywardProcess;
 import io.keyward.testing.Leaks;
 import io.keyward.testing.TestDirs;
 import io.keyward.testing.TestPorts;
 import io.keyward.testing.TestVault;
 import io.keyward.testing.VaultExtension;
 import java.io.IOException;
-import java.net.DatagramPacket;
-import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -28,8 +27,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
-import org.newsclub.net.unix.AFUNIXDatagramSocket;
-import org.newsclub.net.unix.AFUNIXSocketAddress;
 
 /**
  * A real keyward process (`keyward run`) against the real OpenBao, with a Unix datagram socket
@@ -43,10 +40,8 @@ final class DaemonProcessTest {
     private Path work;
     private Path logs;
     private String run;
-    private AFUNIXDatagramSocket systemd;
-    private Process child;
+    private KeywardProcess child;
     private int port;
-    private final List<String> received = new ArrayList<>();
 
     @BeforeEach
     void setUp(TestVault vault) throws IOException {
@@ -54,17 +49,12 @@ final class DaemonProcessTest {
         this.run = "d" + UUID.randomUUID().toString().substring(0, 8);
         this.work = TestDirs.credentials("daemon-" + run);
         this.logs = TestDirs.fresh("daemon-" + run);
-        Path socket = Files.createTempDirectory("kw-notify").resolve("notify.sock");
-        systemd = AFUNIXDatagramSocket.newInstance();
-        systemd.bind(AFUNIXSocketAddress.of(socket.toFile()));
-        systemd.setSoTimeout(500);
         port = TestPorts.free();
     }
 
     @AfterEach
     void tearDown() throws Exception {
-        if (child != null && child.isAlive()) child.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-        systemd.close();
+        if (child != null) child.close();
     }
 
     @Test
@@ -112,15 +102,14 @@ final class DaemonProcessTest {
         awaitState("RELOADING=1", 10);
         assertThat(awaitState("READY=1", 30)).contains("policy reload rejected");
         assertThat(awaitMetric("keyward_policy_reload_failures_total 1.0")).contains("keyward_secrets 2.0");
-        assertThat(child.isAlive()).isTrue();
+        assertThat(child.alive()).isTrue();
         assertThat(get("/readyz").statusCode()).isEqualTo(200);
         assertThat(Files.readString(logs.resolve("keyward.err"))).contains("policy reload rejected")
                 .contains("2 problems").contains("has no generator").contains("'soon' is not a duration");
 
         signal("TERM");
         awaitState("STOPPING=1", 10);
-        assertThat(child.waitFor(30, TimeUnit.SECONDS)).isTrue();
-        assertThat(child.exitValue()).isZero();
+        assertThat(child.awaitExit(30)).isZero();
         for (String n : List.of("a", "b")) {
             Leaks.track(vault.admin("GET", "secret/data/daemon/" + run + "/" + n, null).path("data").path("data")
                     .path("password").asString());
@@ -137,8 +126,7 @@ final class DaemonProcessTest {
 
         signal("TERM");
         awaitState("STOPPING=1", 10);
-        assertThat(child.waitFor(30, TimeUnit.SECONDS)).isTrue();
-        assertThat(child.exitValue()).isZero();
+        assertThat(child.awaitExit(30)).isZero();
         String err = Files.readString(logs.resolve("keyward.err"));
         assertThat(err).contains("stopped at verified").contains("stopped");
 
@@ -160,8 +148,7 @@ final class DaemonProcessTest {
         Leaks.track(live);
         assertThat(Files.readString(work.resolve("targets/slow")).strip().equals(live)).isTrue();
         signal("TERM");
-        assertThat(child.waitFor(30, TimeUnit.SECONDS)).isTrue();
-        assertThat(child.exitValue()).isZero();
+        assertThat(child.awaitExit(30)).isZero();
     }
 
     /** Every keyward_ metric the Grafana dashboard and the alert rules use is served by the running agent. */
@@ -232,45 +219,19 @@ final class DaemonProcessTest {
                 ""));
     }
 
-    private Process start(Path config) throws IOException {
-        // env resets the signals in case this test runs under nohup: an ignored SIGHUP stays ignored in the JVM.
-        List<String> cmd = List.of("env", "--default-signal=HUP,INT,TERM",
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
-                "-cp", System.getProperty("java.class.path"), "io.keyward.cli.Main", "run", "-c", config.toString());
-        ProcessBuilder pb = new ProcessBuilder(cmd)
-                .redirectOutput(logs.resolve("keyward.out").toFile())
-                .redirectError(logs.resolve("keyward.err").toFile());
-        pb.environment().put("VAULT_TOKEN", vault.rootToken());
-        pb.environment().put("NOTIFY_SOCKET", ((AFUNIXSocketAddress) systemd.getLocalSocketAddress()).getFile().toString());
-        pb.environment().put("WATCHDOG_USEC", "400000");
-        pb.environment().put("DAEMON_WORK", work.toString());
-        return pb.start();
+    private KeywardProcess start(Path config) throws IOException {
+        KeywardProcess p = new KeywardProcess("keyward", config, logs, java.util.Map.of("VAULT_TOKEN", vault.rootToken(),
+                "WATCHDOG_USEC", "400000", "DAEMON_WORK", work.toString()));
+        p.start();
+        return p;
     }
 
-    /** Waits for a datagram containing {@code state}; returns it. Datagrams seen before are not looked at again. */
     private String awaitState(String state, int seconds) throws IOException {
-        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-        byte[] buf = new byte[4096];
-        while (System.nanoTime() < until) {
-            DatagramPacket p = new DatagramPacket(buf, buf.length);
-            try {
-                systemd.receive(p);
-            } catch (SocketTimeoutException e) {
-                if (!child.isAlive()) break;
-                continue;
-            }
-            String text = new String(p.getData(), 0, p.getLength(), StandardCharsets.UTF_8);
-            received.add(text);
-            if (text.lines().anyMatch(state::equals)) return text;
-        }
-        throw new AssertionError("no " + state + " from keyward within " + seconds + " s; received " + received
-                + (child.isAlive() ? "" : "; keyward exited with " + child.exitValue()) + "; log: " + tail());
+        return child.await(state, seconds);
     }
 
     private String tail() throws IOException {
-        String err = Files.readString(logs.resolve("keyward.err"));
-        return err.length() > 3000 ? err.substring(err.length() - 3000) : err;
+        return child.tail();
     }
 
     private void awaitFile(Path file) throws Exception {
@@ -298,7 +259,7 @@ final class DaemonProcessTest {
     }
 
     private void signal(String name) throws Exception {
-        Process kill = new ProcessBuilder("kill", "-" + name, String.valueOf(child.pid())).inheritIO().start();
-        assertThat(kill.waitFor()).isZero();
+        child.signal(name);
     }
+
 }
