@@ -78,14 +78,14 @@ final class FleetCommand implements Callable<Integer> {
             context.out().println("no members: no agent has registered yet");
             return ExitCode.OK.code;
         }
-        context.out().printf("%-20s %-20s %-10s %-22s %-8s %-30s %s%n", "AGENT", "HOST", "VERSION", "HEARTBEAT (UTC)", "STATE",
+        context.out().printf("%-20s %-20s %-16s %-22s %-8s %-30s %s%n", "AGENT", "HOST", "VERSION", "HEARTBEAT (UTC)", "STATE",
                 "SECRETS", "PENDING ACKS");
         for (Map<String, Object> r : rows) {
             @SuppressWarnings("unchecked")
             List<String> pending = (List<String>) r.get("pending_acks");
             @SuppressWarnings("unchecked")
             List<String> secrets = (List<String>) r.get("secrets");
-            context.out().printf("%-20s %-20s %-10s %-22s %-8s %-30s %s%n", r.get("agent"), r.get("host"), r.get("version"),
+            context.out().printf("%-20s %-20s %-16s %-22s %-8s %-30s %s%n", r.get("agent"), r.get("host"), r.get("version"),
                     Output.time(r.get("heartbeat")), r.get("state"), String.join(",", secrets),
                     pending.isEmpty() ? "-" : String.join(", ", pending));
         }

@@ -26,7 +26,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.BiFunction;
@@ -132,14 +131,7 @@ public final class Agent implements AutoCloseable {
             audit.close();
             throw e;
         }
-        Ledger ledger;
-        try {
-            ledger = FileLedger.open(config.stateDir().resolve("ledger"));
-        } catch (RuntimeException e) {
-            vault.close();
-            audit.close();
-            throw e;
-        }
+        Ledger ledger = FileLedger.open(config.stateDir().resolve("ledger"));
         Agent agent = new Agent(config, audit, vault, fingerprints, clock, new Generators(random, env), hooks, ledger);
         agent.reload(policy);
         return agent;
