@@ -18,15 +18,16 @@ import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.TreeSet;
 
 /**
- * The fleet's membership in Vault: one record per agent at {@code <state>/members/<agent>} with
- * who runs it (instance, host, process, version, start), its last heartbeat and, per secret it
- * serves with targets of its own, their ids and the hash of the shared part of its policy. Each
- * agent writes only its own record; every agent reads all of them to know whose
+ * The fleet's membership in Vault: per agent a small record at {@code <state>/members/<agent>}
+ * with who runs it (instance, host, process, version, start) and its last heartbeat, and the
+ * secrets it serves with targets of its own (their ids and the hash of the shared part of its
+ * policy) at {@code <state>/serving/<agent>}, as one text, written only when it changes: a
+ * heartbeat stays small whatever the policy, and no write nears Vault's limit of JSON strings per
+ * request. Each agent writes only its own records; every agent reads all of them to know whose
  * acknowledgements a retirement waits for. Reads are kept for a few seconds, so that many
- * rotations ending together share them.
+ * rotations ending together share them, and a served set is read again only when its digest moved.
  */
 public final class Members implements Fleet {
 
@@ -53,9 +54,11 @@ public final class Members implements Fleet {
         }
     }
 
-    /** One member as its record says. */
+    /** One member as its records say. */
     public record Record(String agent, String instance, String host, long pid, String version, Instant started,
                          Instant heartbeat, boolean daemon, boolean stopped, Map<String, Served> secrets) {
+
+
 
         /** Heard of within the timeout. */
         public boolean live(Instant now, Duration timeout) {
@@ -65,6 +68,8 @@ public final class Members implements Fleet {
 
     private final SecretStore store;
     private final SecretPath folder;
+    private final SecretPath servingFolder;
+    private final Map<String, ServedSet> servedCache = new java.util.concurrent.ConcurrentHashMap<>();
     private final Clock clock;
     private final Duration fresh;
     private final Identity self;
@@ -83,6 +88,7 @@ public final class Members implements Fleet {
     public Members(SecretStore store, SecretPath state, Clock clock, Duration fresh, Identity self) {
         this.store = store;
         this.folder = state.child("members");
+        this.servingFolder = state.child("serving");
         this.clock = clock;
         this.fresh = fresh;
         this.self = self;
@@ -142,9 +148,13 @@ public final class Members implements Fleet {
     }
 
     private void write(boolean stop) throws StoreException {
-        Map<String, Object> secrets = new TreeMap<>();
-        serving.forEach((id, s) -> secrets.put(id, Map.of("targets", List.copyOf(new TreeSet<>(s.targets())),
-                "policy", s.policy() == null ? "" : s.policy())));
+        ServedSet set = ServedSet.of(serving);
+        ServedSet stored = servedCache.get(self.agent());
+        if (stored == null || !stored.digest().equals(set.digest())) {
+            store.write(servingFolder.child(self.agent()), SecretData.of(Map.of("digest", set.digest(), "secrets", set.text())),
+                    OptionalInt.empty());
+            servedCache.put(self.agent(), set);
+        }
         Map<String, Object> doc = new LinkedHashMap<>();
         doc.put("agent", self.agent());
         doc.put("instance", self.instance());
@@ -155,7 +165,8 @@ public final class Members implements Fleet {
         doc.put("heartbeat", clock.instant().toString());
         doc.put("daemon", daemon);
         doc.put("stopped", stop);
-        doc.put("secrets", secrets);
+        doc.put("serving", set.digest());
+        doc.put("secrets_served", set.secrets().size());
         store.write(folder.child(self.agent()), SecretData.of(doc), OptionalInt.empty());
     }
 
@@ -194,41 +205,60 @@ public final class Members implements Fleet {
     public boolean forget(String agent) throws StoreException {
         boolean known = read(agent).isPresent();
         store.deleteAll(folder.child(agent));
+        store.deleteAll(servingFolder.child(agent));
+        servedCache.remove(agent);
         snapshot = null;
         return known;
     }
 
     private Optional<Record> read(String agent) throws StoreException {
+        Optional<Header> h;
         try {
-            return store.read(folder.child(agent)).flatMap(v -> parse(v.data()));
+            h = store.read(folder.child(agent)).flatMap(v -> parse(v.data()));
         } catch (VersionGoneException gone) {
             return Optional.empty();
         }
+        if (h.isEmpty()) return Optional.empty();
+        Record rec = h.get().record();
+        return Optional.of(new Record(rec.agent(), rec.instance(), rec.host(), rec.pid(), rec.version(), rec.started(),
+                rec.heartbeat(), rec.daemon(), rec.stopped(), served(agent, h.get().serving())));
     }
 
-    private static Optional<Record> parse(SecretData d) {
+    /** A member's served set: from the cache while its digest is the one its record names, else read again. */
+    private Map<String, Served> served(String agent, String digest) throws StoreException {
+        if (digest == null) return Map.of();
+        ServedSet cached = servedCache.get(agent);
+        if (cached != null && cached.digest().equals(digest)) return cached.secrets();
+        Optional<VersionedSecret> v;
+        try {
+            v = store.read(servingFolder.child(agent));
+        } catch (VersionGoneException gone) {
+            return Map.of();
+        }
+        if (v.isEmpty()) return Map.of();
+        Map<String, Served> secrets = ServedSet.parse(v.get().data().string("secrets").orElse(""));
+        servedCache.put(agent, new ServedSet(v.get().data().string("digest").orElse(""), secrets));
+        return secrets;
+    }
+
+    /** A member's small record, before its served set is read. */
+    private record Header(Record record, String serving) {}
+
+    private static Optional<Header> parse(SecretData d) {
         try {
             String agent = d.string("agent").orElse(null);
+            if (agent == null) return Optional.empty();
             Instant heartbeat = Instant.parse(d.string("heartbeat").orElseThrow());
             Instant started = d.string("started").map(Instant::parse).orElse(heartbeat);
-            Map<String, Served> secrets = new TreeMap<>();
-            if (d.fields().get("secrets") instanceof Map<?, ?> m) {
-                m.forEach((id, served) -> {
-                    Set<String> targets = new TreeSet<>();
-                    String policy = null;
-                    Object list = served instanceof Map<?, ?> x ? x.get("targets") : served;
-                    if (list instanceof List<?> l) l.forEach(t -> targets.add(String.valueOf(t)));
-                    if (served instanceof Map<?, ?> x && x.get("policy") instanceof String p && !p.isEmpty()) policy = p;
-                    secrets.put(String.valueOf(id), new Served(targets, policy));
-                });
-            }
-            if (agent == null) return Optional.empty();
             long pid = d.fields().get("pid") instanceof Number n ? n.longValue() : -1;
-            return Optional.of(new Record(agent, d.string("instance").orElse(""), d.string("host").orElse("?"), pid,
+            Record r = new Record(agent, d.string("instance").orElse(""), d.string("host").orElse("?"), pid,
                     d.string("version").orElse("?"), started, heartbeat, Boolean.TRUE.equals(d.fields().get("daemon")),
-                    Boolean.TRUE.equals(d.fields().get("stopped")), secrets));
+                    Boolean.TRUE.equals(d.fields().get("stopped")), Map.of());
+            return Optional.of(new Header(r, d.string("serving").filter(x -> !x.isEmpty()).orElse(null)));
         } catch (java.time.format.DateTimeParseException | java.util.NoSuchElementException bad) {
             return Optional.empty();
         }
     }
+
+
 }

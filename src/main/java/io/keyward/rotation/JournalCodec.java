@@ -10,8 +10,8 @@ import java.util.TreeMap;
 
 /**
  * A journal entry as Vault KV data, and back. Format 2 keeps acknowledgements per agent and
- * target; a format-1 entry (acknowledgements by target alone, written by an older keyward) reads
- * as acknowledgements of its owner, so a rotation it left in flight is resumed.
+ * target (one text per agent); a format-1 entry (acknowledgements by target alone, written by an
+ * older keyward) reads as acknowledgements of its owner, so a rotation it left in flight is resumed.
  */
 final class JournalCodec {
 
@@ -35,11 +35,14 @@ final class JournalCodec {
         m.put("pending_version", e.pendingVersion());
         m.put("new_version", e.newVersion());
         put(m, "new_fingerprint", e.newFingerprint());
+        // One text per agent ("target=version@time,..."): Vault refuses requests of more than 1,000
+        // JSON strings by default, and a fleet of many hosts must fit in one journal write.
         Map<String, Object> acks = new TreeMap<>();
         e.acks().forEach((agent, targets) -> {
-            Map<String, Object> t = new TreeMap<>();
-            targets.forEach((id, a) -> t.put(id, Map.of("version", a.version(), "at", a.at().toString())));
-            acks.put(agent, t);
+            StringBuilder t = new StringBuilder();
+            targets.forEach((id, a) -> t.append(t.length() == 0 ? "" : ",").append(id).append('=').append(a.version())
+                    .append('@').append(a.at()));
+            acks.put(agent, t.toString());
         });
         m.put("acks", acks);
         m.put("old_kept", e.oldKept());
@@ -80,11 +83,14 @@ final class JournalCodec {
                     if (x.getValue() instanceof Number n) { // format 1: target -> version, by the owner
                         acks.computeIfAbsent(owner == null ? "?" : owner, k -> new TreeMap<>())
                                 .put(x.getKey().toString(), new JournalEntry.Ack(n.intValue(), updated));
-                    } else if (x.getValue() instanceof Map<?, ?> targets) {
+                    } else if (x.getValue() instanceof String text) {
                         Map<String, JournalEntry.Ack> t = new TreeMap<>();
-                        for (Map.Entry<?, ?> y : targets.entrySet()) {
-                            Map<?, ?> ack = (Map<?, ?>) y.getValue();
-                            t.put(y.getKey().toString(), new JournalEntry.Ack(num(ack.get("version")), time(ack.get("at"))));
+                        for (String one : text.split(",")) {
+                            if (one.isBlank()) continue;
+                            int eq = one.lastIndexOf('=', one.indexOf('@'));
+                            int at = one.indexOf('@');
+                            t.put(one.substring(0, eq), new JournalEntry.Ack(Integer.parseInt(one.substring(eq + 1, at)),
+                                    Instant.parse(one.substring(at + 1))));
                         }
                         acks.put(x.getKey().toString(), t);
                     }

@@ -82,7 +82,10 @@ final class DaemonProcessTest {
         // It is a member of the fleet: its record names the secret and its target; what it delivered is in its ledger.
         tools.jackson.databind.JsonNode member = vault.admin("GET", "secret/data/daemon-state/" + run + "/members/"
                 + "daemon-agent", null).path("data").path("data");
-        assertThat(member.path("secrets").path(run + "-a").path("targets").toString()).isEqualTo("[\"app\"]");
+        String served = vault.admin("GET", "secret/data/daemon-state/" + run + "/serving/daemon-agent", null)
+                .path("data").path("data").path("secrets").asString();
+        assertThat(served).startsWith(run + "-a\tapp\t");
+        assertThat(member.path("serving").asString()).isNotBlank();
         assertThat(member.path("daemon").asBoolean()).isTrue();
         assertThat(member.path("pid").asLong()).isEqualTo(child.pid());
         assertThat(java.time.Instant.parse(member.path("heartbeat").asString())).isAfter(java.time.Instant.now().minusSeconds(60));

@@ -114,6 +114,24 @@ final class MembersTest {
     }
 
     @Test
+    void register_manySecrets_fitsVaultsLimits_andAHeartbeatWritesOnlyTheSmallRecord() throws Exception {
+        Map<String, Members.Served> many = new java.util.TreeMap<>();
+        for (int i = 0; i < 3000; i++) many.put("secret-" + i, new Members.Served(Set.of("app", "web"), "hash-" + (i % 7)));
+        Members a = members("host-a", "a1", "a.example", 1);
+        a.register(many);
+        int servingVersion = store.metadata(state.child("serving").child("host-a")).orElseThrow().currentVersion();
+        a.heartbeat();
+        a.heartbeat();
+
+        Members reader = members("reader", "r1", "r.example", 2);
+        assertThat(reader.serving("secret-2999")).singleElement().isEqualTo(
+                new Fleet.Member("host-a", clock.instant(), Set.of("app", "web"), "hash-" + (2999 % 7)));
+        assertThat(reader.all().get(0).secrets()).hasSize(3000);
+        assertThat(store.metadata(state.child("serving").child("host-a")).orElseThrow().currentVersion())
+                .as("the served set is written again only when it changes").isEqualTo(servingVersion);
+    }
+
+    @Test
     void reads_areReusedForAFewSeconds() throws Exception {
         Members reader = new Members(store, state, clock, new Members.Identity("r", "r1", "r.example", 1, "1.0"));
         members("host-a", "a1", "a.example", 1).register(db("app"));

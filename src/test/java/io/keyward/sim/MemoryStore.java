@@ -5,6 +5,7 @@ import io.keyward.rotation.SecretData;
 import io.keyward.rotation.SecretMetadata;
 import io.keyward.rotation.SecretPath;
 import io.keyward.rotation.SecretStore;
+import io.keyward.rotation.StoreException;
 import io.keyward.rotation.VersionGoneException;
 import io.keyward.rotation.VersionedSecret;
 import java.time.Clock;
@@ -30,6 +31,8 @@ public final class MemoryStore implements SecretStore {
 
     /** KV v2's default number of versions kept when a secret sets none. */
     static final int MOUNT_MAX_VERSIONS = 10;
+    /** OpenBao refuses a request body with more JSON strings (keys and values) than this, by default. */
+    static final int MAX_JSON_STRINGS = 1000;
 
     private static final class Version {
         final SecretData data;
@@ -87,7 +90,8 @@ public final class MemoryStore implements SecretStore {
     }
 
     @Override
-    public synchronized int write(SecretPath path, SecretData data, OptionalInt expectedVersion) throws CasConflictException {
+    public synchronized int write(SecretPath path, SecretData data, OptionalInt expectedVersion) throws StoreException {
+        complexity(path, 2 + (expectedVersion.isPresent() ? 1 : 0) + strings(data.fields()));
         Entry e = entries.get(path);
         int current = e == null ? 0 : e.current;
         if (expectedVersion.isPresent() && expectedVersion.getAsInt() != current) {
@@ -105,6 +109,28 @@ public final class MemoryStore implements SecretStore {
         e.updated = now;
         prune(e);
         return v;
+    }
+
+    /** Counts the JSON strings a request body would carry: keys, and values that are text. */
+    private static int strings(Object v) {
+        if (v instanceof Map<?, ?> m) {
+            int n = 0;
+            for (Map.Entry<?, ?> x : m.entrySet()) n += 1 + strings(x.getValue());
+            return n;
+        }
+        if (v instanceof List<?> l) {
+            int n = 0;
+            for (Object x : l) n += strings(x);
+            return n;
+        }
+        return v instanceof String ? 1 : 0;
+    }
+
+    private static void complexity(SecretPath path, int strings) throws StoreException {
+        if (strings > MAX_JSON_STRINGS) {
+            throw new StoreException("write of " + path + " refused: HTTP 400: refused JSON input due to high complexity:"
+                    + " exceeded maximum number of strings");
+        }
     }
 
     private static void prune(Entry e) {
@@ -129,7 +155,8 @@ public final class MemoryStore implements SecretStore {
     }
 
     @Override
-    public synchronized void writeCustomMetadata(SecretPath path, Map<String, String> custom) {
+    public synchronized void writeCustomMetadata(SecretPath path, Map<String, String> custom) throws StoreException {
+        complexity(path, 1 + 2 * custom.size());
         Entry e = entries.computeIfAbsent(path, p -> new Entry(clock.instant()));
         e.custom = Map.copyOf(custom);
         e.updated = clock.instant();

@@ -129,6 +129,12 @@ final class MemoryStoreContractTest {
         ops.add((s, root, m) -> "cas 0 on metadata-only v" + s.write(root.child("meta/only"), SecretData.of("f", "z"),
                 OptionalInt.of(0)));
         ops.add((s, root, m) -> "list root " + s.list(root) + " meta " + s.list(root.child("meta")));
+        Map<String, Object> wide = new java.util.TreeMap<>();
+        for (int i = 0; i < 600; i++) wide.put("f" + i, "v" + i);
+        ops.add((s, root, m) -> "too many strings v" + s.write(root.child("wide"), SecretData.of(wide), OptionalInt.empty()));
+        Map<String, Object> fits = new java.util.TreeMap<>();
+        for (int i = 0; i < 450; i++) fits.put("f" + i, "v" + i);
+        ops.add((s, root, m) -> "many strings v" + s.write(root.child("wide"), SecretData.of(fits), OptionalInt.empty()));
         ops.add((s, root, m) -> {
             s.deleteAll(root.child("meta/only"));
             return "list after delete all " + s.list(root.child("meta")) + " " + s.metadata(root.child("meta/only")).isPresent();
