@@ -53,60 +53,13 @@ final class Sync {
                 Optional<Outcome> failing = settle(b, rotation.get());
                 if (failing.isPresent()) return failing.get();
             }
-            return repair(b, live).orElse(new Outcome.UpToDate(b.id(), version));
+            return new Repair(core, this).repair(b, live).orElse(new Outcome.UpToDate(b.id(), version));
         }
         boolean verified = LiveMarks.current(custom) == version;
         boolean manualWithOld = b.source() instanceof KeySource.Manual && LiveMarks.current(custom) > 0;
         if (!verified && (!b.verifiers().isEmpty() || manualWithOld)) return throughJournal(b);
         if (live.data().string(b.field()).filter(v -> !v.isEmpty()).isEmpty()) return throughJournal(b);
         return deliverLive(b, live, rotation, force);
-    }
-
-    /**
-     * Drift: a target that can be read back (a file) and no longer holds what the ledger says was
-     * delivered (deleted, emptied, edited by hand) is written again, with a {@code target.drift}
-     * audit line; the reload targets of the secret then run.
-     */
-    private Optional<Outcome> repair(SecretBinding b, VersionedSecret live) throws StoreException {
-        int version = live.version();
-        List<Plugins.Target> drifted = new ArrayList<>();
-        for (Plugins.Target t : b.targets()) {
-            boolean holds;
-            try {
-                holds = t.holds(b.id(), version, live.data()).orElse(true);
-            } catch (IOException unreadable) {
-                holds = false;
-            }
-            if (!holds) drifted.add(t);
-        }
-        if (drifted.isEmpty()) return Optional.empty();
-        Retrier retrier = core.retrier(b);
-        List<String> failures = new ArrayList<>();
-        List<String> repaired = new ArrayList<>();
-        for (Plugins.Target t : drifted) {
-            try {
-                retrier.run(() -> t.deliver(b.id(), version, live.data()), Core::retryable);
-                repaired.add(t.id());
-                core.audit().record(AuditEvent.of("target.drift").path(b.id()).version(version)
-                        .fingerprint(core.fingerprints().of(live.data())).attribute("target", t.id())
-                        .attribute("detail", "target " + t.id() + " no longer held v" + version + ": written again").build());
-            } catch (IOException failure) {
-                failures.add(t.id() + ": " + failure.getMessage());
-            }
-        }
-        if (!repaired.isEmpty()) {
-            for (Plugins.Target t : b.targets()) {
-                if (!t.reloads() || drifted.contains(t)) continue;
-                try {
-                    retrier.run(() -> t.deliver(b.id(), version, live.data()), Core::retryable);
-                    audit(b, version, live.data(), null, AuditEvent.Outcome.OK, "target " + t.id() + " after a repair");
-                } catch (IOException failure) {
-                    failures.add(t.id() + ": " + failure.getMessage());
-                }
-            }
-        }
-        if (!failures.isEmpty()) return Optional.of(undelivered(b, version, failures, "retried at the next watch"));
-        return Optional.of(new Outcome.Repaired(b.id(), version, repaired));
     }
 
     /**
@@ -230,7 +183,7 @@ final class Sync {
         return failures;
     }
 
-    private Outcome undelivered(SecretBinding b, int version, List<String> failures, String then) {
+    Outcome undelivered(SecretBinding b, int version, List<String> failures, String then) {
         String why = "delivery failing: " + String.join("; ", failures);
         announceOnce(b, version, why + "; " + then);
         return new Outcome.Undelivered(b.id(), version, core.clock().instant().plus(b.policy().retry().max()), why);
@@ -289,7 +242,7 @@ final class Sync {
         core.notice(Policy.NoticeKind.DEGRADED, b.id(), null, version, why);
     }
 
-    private void audit(SecretBinding b, int version, SecretData value, JournalEntry rotation, AuditEvent.Outcome outcome,
+    void audit(SecretBinding b, int version, SecretData value, JournalEntry rotation, AuditEvent.Outcome outcome,
                        String detail) {
         if (rotation != null) {
             core.record(rotation, "rotation.target", outcome, detail + " (member " + core.self() + ")");
