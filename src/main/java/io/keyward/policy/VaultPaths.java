@@ -1,11 +1,7 @@
 package io.keyward.policy;
 
-import java.util.regex.Pattern;
-
 /** The path rules keyward applies to Vault mounts and paths, in the policy and in the rotation core. */
 public final class VaultPaths {
-
-    private static final Pattern SEGMENT = Pattern.compile("[A-Za-z0-9._@+=,-]+");
 
     private VaultPaths() {}
 
@@ -28,11 +24,25 @@ public final class VaultPaths {
      * message): no empty, "." or ".." segment, only letters, digits and . _ - @ + = ,
      */
     public static void checkSegments(String path, String original, String what) {
-        for (String seg : path.split("/", -1)) {
-            if (seg.isEmpty() || seg.equals(".") || seg.equals("..") || !SEGMENT.matcher(seg).matches()) {
+        int start = 0;
+        for (int i = 0; i <= path.length(); i++) {
+            if (i < path.length() && path.charAt(i) != '/') continue;
+            String seg = path.substring(start, i);
+            if (seg.isEmpty() || seg.equals(".") || seg.equals("..") || !allowed(seg)) {
                 throw new IllegalArgumentException(what + " '" + original + "' has a bad segment '" + seg
                         + "': use letters, digits and . _ - @ + = , between single slashes");
             }
+            start = i + 1;
         }
+    }
+
+    private static boolean allowed(String seg) {
+        for (int i = 0; i < seg.length(); i++) {
+            char c = seg.charAt(i);
+            boolean ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+                    || ".-_@+=,".indexOf(c) >= 0;
+            if (!ok) return false;
+        }
+        return true;
     }
 }

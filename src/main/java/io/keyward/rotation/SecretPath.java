@@ -3,20 +3,42 @@ package io.keyward.rotation;
 import io.keyward.policy.VaultPaths;
 
 /** A secret's place in a KV mount: {@code mount} (like "secret") and {@code path} below it. */
-public record SecretPath(String mount, String path) {
+public final class SecretPath {
 
-    public SecretPath {
-        mount = clean(mount, "mount", false);
-        path = clean(path, "path", true);
+    private final String mount;
+    private final String path;
+
+    private SecretPath(String mount, String path) {
+        this.mount = mount;
+        this.path = path;
     }
 
     public static SecretPath of(String mount, String path) {
-        return new SecretPath(mount, path);
+        return new SecretPath(clean(mount, "mount", false), clean(path, "path", true));
+    }
+
+    public String mount() {
+        return mount;
+    }
+
+    public String path() {
+        return path;
     }
 
     /** A path below this one: {@code secret/app} + "db" is {@code secret/app/db}. */
     public SecretPath child(String name) {
-        return new SecretPath(mount, path.isEmpty() ? name : path + "/" + name);
+        String c = clean(name, "path", false);
+        return new SecretPath(mount, path.isEmpty() ? c : path + "/" + c);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof SecretPath p && p.mount.equals(mount) && p.path.equals(path);
+    }
+
+    @Override
+    public int hashCode() {
+        return 31 * mount.hashCode() + path.hashCode();
     }
 
     @Override
