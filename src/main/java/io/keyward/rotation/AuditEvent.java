@@ -20,9 +20,12 @@ public record AuditEvent(
         String fingerprint,
         Map<String, String> attributes) {
 
-    /** How an audited step ended. */
+    /**
+     * How an audited step ended. {@code UNKNOWN}: the request left but no answer came (a timeout
+     * or a reset), so whether it was carried out is told by a later line.
+     */
     public enum Outcome {
-        OK, NOT_FOUND, CONFLICT, DENIED, FAILED;
+        OK, NOT_FOUND, CONFLICT, DENIED, FAILED, UNKNOWN;
 
         public String word() {
             return name().toLowerCase(java.util.Locale.ROOT);

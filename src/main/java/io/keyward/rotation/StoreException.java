@@ -12,4 +12,12 @@ public class StoreException extends IOException {
     public StoreException(String message, Throwable cause) {
         super(message, cause);
     }
+
+    /**
+     * True when the request may have been carried out although no answer came back: what it did
+     * can only be told by reading again.
+     */
+    public boolean outcomeUnknown() {
+        return false;
+    }
 }

@@ -172,25 +172,46 @@ final class Transport {
             return new VaultAccessException(op, address, path, status, scrub(detail, hide),
                     retryableStatus(status), null);
         }
-        String why;
-        boolean retryable = true;
-        if (inChain(e, ConnectException.class)) {
-            why = "cannot connect (is Vault running and is the address right?)";
-        } else if (inChain(e, HttpTimeoutException.class)) {
-            why = "no answer within the timeout";
-        } else if (inChain(e, SSLException.class)) {
-            why = "TLS handshake failed: " + scrub(firstLine(find(e, SSLException.class).getMessage()), hide)
-                    + " (check vault.tls.ca_file and the server's certificate)";
-            retryable = false;
-        } else if (inChain(e, IOException.class)) {
-            why = "connection failed: " + find(e, IOException.class).getClass().getSimpleName();
-        } else {
-            Throwable root = e;
-            while (root.getCause() != null && root.getCause() != root) root = root.getCause();
-            why = "client failure: " + root.getClass().getSimpleName();
-            retryable = false;
+        Failure f = describe(e, hide);
+        return new VaultAccessException(op, address, path, 0, f.why(), f.retryable(), f.neverSent(), f.answerLost(), null);
+    }
+
+    /** Why a request got no HTTP answer, whether it may have reached Vault, and whether trying again may help. */
+    private record Failure(String why, boolean retryable, boolean neverSent, boolean answerLost) {}
+
+    private Failure describe(VaultException e, Collection<String> hide) {
+        if (inChain(e, java.net.http.HttpConnectTimeoutException.class)) {
+            return new Failure("could not connect within " + settings.connectTimeout().toSeconds()
+                    + " s (vault.timeouts.connect)", true, true, false);
         }
-        return new VaultAccessException(op, address, path, 0, why, retryable, inChain(e, ConnectException.class), null);
+        if (inChain(e, ConnectException.class)) {
+            return new Failure("connection refused (is Vault running, and is the address right?)", true, true, false);
+        }
+        if (inChain(e, HttpTimeoutException.class)) {
+            return new Failure("timed out after " + settings.requestTimeout().toSeconds()
+                    + " s without an answer (vault.timeouts.request)", true, false, true);
+        }
+        if (inChain(e, SSLException.class)) {
+            return new Failure("TLS handshake failed: " + scrub(firstLine(find(e, SSLException.class).getMessage()), hide)
+                    + " (check vault.tls.ca_file and the server's certificate)", false, false, false);
+        }
+        IOException io = (IOException) find(e, IOException.class);
+        if (io != null) {
+            String text = io.getMessage() == null ? "" : io.getMessage().toLowerCase(java.util.Locale.ROOT);
+            if (text.contains("reset")) {
+                return new Failure("connection reset before Vault answered", true, false, true);
+            }
+            if (io instanceof java.io.EOFException || text.contains("no bytes") || text.contains("closed")
+                    || text.contains("eof")) {
+                return new Failure("connection closed before Vault answered", true, false, true);
+            }
+            String detail = scrub(firstLine(io.getMessage()), hide);
+            return new Failure("connection failed: " + (detail.isEmpty() ? io.getClass().getSimpleName() : detail),
+                    true, false, true);
+        }
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) root = root.getCause();
+        return new Failure("client failure: " + root.getClass().getSimpleName(), false, false, false);
     }
 
     private static boolean inChain(Throwable t, Class<? extends Throwable> type) {

@@ -13,14 +13,15 @@ public final class VaultAccessException extends StoreException {
     private final int status;
     private final boolean retryable;
     private final boolean neverSent;
+    private final boolean answerLost;
 
     VaultAccessException(String operation, String address, String path, int status, String detail,
                          boolean retryable, Throwable cause) {
-        this(operation, address, path, status, detail, retryable, false, cause);
+        this(operation, address, path, status, detail, retryable, false, false, cause);
     }
 
     VaultAccessException(String operation, String address, String path, int status, String detail,
-                         boolean retryable, boolean neverSent, Throwable cause) {
+                         boolean retryable, boolean neverSent, boolean answerLost, Throwable cause) {
         super("Vault " + operation + " of " + path + " at " + address + " failed: "
                 + (status > 0 ? "HTTP " + status + (detail.isEmpty() ? "" : ": " + detail) : detail), cause);
         this.operation = operation;
@@ -28,6 +29,13 @@ public final class VaultAccessException extends StoreException {
         this.status = status;
         this.retryable = retryable;
         this.neverSent = neverSent;
+        this.answerLost = answerLost;
+    }
+
+    /** True when the request may have reached Vault but no answer came (a timeout, a reset, a closed connection). */
+    @Override
+    public boolean outcomeUnknown() {
+        return answerLost;
     }
 
     /** True when no connection was made, so the request certainly did not reach Vault. */

@@ -410,7 +410,8 @@ public final class VaultClient implements SecretStore, AutoCloseable {
             audit.record(event.duration(Duration.between(start, clock.instant())).build());
             throw e;
         } catch (VaultAccessException e) {
-            audit.record(event.outcome(e.denied() ? AuditEvent.Outcome.DENIED : AuditEvent.Outcome.FAILED)
+            audit.record(event.outcome(e.denied() ? AuditEvent.Outcome.DENIED
+                            : e.outcomeUnknown() ? AuditEvent.Outcome.UNKNOWN : AuditEvent.Outcome.FAILED)
                     .attribute("status", e.status()).attribute("error", e.getMessage())
                     .duration(Duration.between(start, clock.instant())).build());
             throw e;

@@ -40,9 +40,20 @@ final class Connected implements AutoCloseable {
 
     static Connected with(TestVault vault, VaultAuth auth, java.util.function.UnaryOperator<VaultSettings> tune)
             throws IOException {
+        return at(vault.address(), auth, tune);
+    }
+
+    /** Logged in with the root token through another address (a fault proxy in front of the test Vault). */
+    static Connected through(java.net.URI address, TestVault vault, java.util.function.UnaryOperator<VaultSettings> tune)
+            throws IOException {
+        return at(address, new VaultAuth.Token(Optional.of(vault.rootToken()), Optional.empty()), tune);
+    }
+
+    private static Connected at(java.net.URI address, VaultAuth auth, java.util.function.UnaryOperator<VaultSettings> tune)
+            throws IOException {
         Path dir = TestDirs.fresh("vault");
         JsonAuditLog audit = JsonAuditLog.open(dir.resolve("audit.jsonl"), "test-agent", Clock.systemUTC());
-        VaultSettings settings = tune.apply(VaultSettings.of(vault.address(), auth)
+        VaultSettings settings = tune.apply(VaultSettings.of(address, auth)
                 .withRetry(new Retrier.Backoff(3, Duration.ofMillis(50), Duration.ofMillis(200))));
         try {
             return new Connected(VaultClient.connect(settings, audit, FINGERPRINTS, Clock.systemUTC(), Sleeper.system()),

@@ -145,7 +145,7 @@ final class VaultAnswersTest {
         VaultClient c = connect(1);
         server.enqueue(json(200, "{}").newBuilder().headersDelay(5, java.util.concurrent.TimeUnit.SECONDS).build());
         assertThatThrownBy(() -> c.read(SecretPath.of("secret", "a")))
-                .isInstanceOf(VaultAccessException.class).hasMessageContaining("no answer within the timeout");
+                .isInstanceOf(VaultAccessException.class).hasMessageContaining("timed out after 2 s without an answer (vault.timeouts.request)");
     }
 
     private static MockResponse json(int code, String body) {

@@ -166,7 +166,7 @@ final class VaultAuthTest {
                     java.time.Clock.systemUTC(), waits::add))
                     .isInstanceOf(VaultAccessException.class)
                     .hasMessageContaining("at http://127.0.0.1:" + port)
-                    .hasMessageContaining("cannot connect");
+                    .hasMessageContaining("connection refused");
             assertThat(waits).hasSize(3);
             assertThat(Files.readAllLines(audit.file())).hasSize(4).allMatch(l -> l.contains("\"outcome\":\"failed\""));
         }
