@@ -37,7 +37,7 @@ public final class AuditChain {
     private AuditChain() {}
 
     /** The last line written: its seq and hash (seq 0 and {@link #GENESIS} when there is none). */
-    record Link(long seq, String hash) {}
+    record Link(long seq, String hash, Optional<java.time.Instant> time) {}
 
     /** SHA-256 of a line, hex. */
     public static String hash(String line) {
@@ -55,14 +55,17 @@ public final class AuditChain {
             List<Path> rolled = rolledFiles(active);
             for (int i = rolled.size() - 1; i >= 0 && last.isEmpty(); i--) last = lastLine(rolled.get(i));
         }
-        if (last.isEmpty()) return new Link(0, GENESIS);
+        if (last.isEmpty()) return new Link(0, GENESIS, Optional.empty());
         long seq = 0;
+        Optional<java.time.Instant> time = Optional.empty();
         try {
-            seq = JSON.readTree(last.get()).path("seq").asLong(0);
-        } catch (JacksonException e) {
+            JsonNode node = JSON.readTree(last.get());
+            seq = node.path("seq").asLong(0);
+            time = Optional.of(java.time.Instant.parse(node.path("time").asString()));
+        } catch (JacksonException | java.time.format.DateTimeParseException e) {
             // a damaged last line: the chain goes on from its hash; verify will report it
         }
-        return new Link(seq, hash(last.get()));
+        return new Link(seq, hash(last.get()), time);
     }
 
     /** The rolled files of an active audit file (FILE.YYYY-MM-DD.N), oldest first. */

@@ -1,64 +1,85 @@
 package io.keyward.audit;
 
-import ch.qos.logback.classic.Level;
-import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.LoggerContext;
-import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.rolling.RollingFileAppender;
-import ch.qos.logback.core.rolling.SizeAndTimeBasedRollingPolicy;
-import ch.qos.logback.core.util.FileSize;
 import io.keyward.rotation.AuditEvent;
 import io.keyward.rotation.AuditLog;
+import io.keyward.rotation.AuditUnavailableException;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
+import java.util.ArrayDeque;
+import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.slf4j.LoggerFactory;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * Writes audit events as JSON lines through a logback logger of its own ("keyward.audit") into
- * its own file, apart from the application log. Fields: time, event, agent, path, version,
- * outcome, duration_ms, fingerprint, the event's attributes, then {@code seq} and
- * {@code prev_hash}: the line number in the chain and the SHA-256 of the previous line (the
- * bytes without the newline). The chain continues across restarts (it is picked up from the
- * last line written) and across rolled files, so {@link AuditChain} finds a line that was
- * changed, removed or reordered. Never throws.
+ * Writes audit events as JSON lines into a file of their own, apart from the application log.
+ * Fields: time, event, agent, path, version, outcome, duration_ms, fingerprint, the event's
+ * attributes, then {@code seq} and {@code prev_hash}: the line number in the chain and the
+ * SHA-256 of the previous line (the bytes without the newline). The chain continues across
+ * restarts and rolled files (FILE.YYYY-MM-DD.N, at midnight UTC or at the size limit), so
+ * {@link AuditChain} finds a line that was changed, removed or reordered.
+ *
+ * <p>Fail-closed: a line the file cannot take (disk full, read-only, permission) is held in memory
+ * and written, in order and before anything newer, as soon as the file takes lines again, after
+ * an {@code audit.resumed} line that says for how long it did not; a partly written line is cut
+ * off again. While lines are held, {@link #announce} refuses: the step it announces does not run.
  */
 public final class JsonAuditLog implements AuditLog, AutoCloseable {
 
     private static final org.slf4j.Logger LOG = LoggerFactory.getLogger(JsonAuditLog.class);
     private static final JsonMapper JSON = JsonMapper.builder().build();
+    private static final Pattern ROLLED = Pattern.compile("\\.(\\d{4}-\\d{2}-\\d{2})\\.(\\d+)$");
+    /** Lines held while the file takes none; beyond this the oldest are dropped and the gap is written down. */
+    static final int HOLD_AT_MOST = 100_000;
 
     /** When the active file is rolled, and how many days of rolled files are kept. */
     public record Rolling(long maxBytes, int keepDays) {
         public static final Rolling DEFAULT = new Rolling(100L * 1024 * 1024, 90);
     }
 
-    private final LoggerContext context;
-    private final Logger logger;
+    /** An event waiting to be written, with the time it happened. */
+    private record Held(AuditEvent event, Instant at) {}
+
     private final String agentId;
     private final Clock clock;
     private final Path file;
-    private final AtomicLong failures = new AtomicLong();
+    private final Rolling rolling;
+    private final Deque<Held> held = new ArrayDeque<>();
+    private FileChannel out;
+    private long size;
+    private LocalDate day;
     private long seq;
     private String prevHash;
+    private long failures;
+    private long dropped;
+    private String problem;
+    private Instant unwritableSince;
 
-    private JsonAuditLog(LoggerContext context, Logger logger, String agentId, Clock clock, Path file,
-                         AuditChain.Link last) {
-        this.context = context;
-        this.logger = logger;
+    private JsonAuditLog(String agentId, Clock clock, Path file, Rolling rolling, AuditChain.Link last) throws IOException {
         this.agentId = agentId;
         this.clock = clock;
         this.file = file;
+        this.rolling = rolling;
         this.seq = last.seq();
         this.prevHash = last.hash();
+        openActive();
+        this.day = size == 0 ? today() : LocalDate.ofInstant(last.time().orElse(clock.instant()), ZoneOffset.UTC);
     }
 
     /** Opens (creating folders as needed) an audit file for appending, rolled by the default sizes. */
@@ -73,93 +94,219 @@ public final class JsonAuditLog implements AuditLog, AutoCloseable {
         if (Files.exists(file) && !Files.isWritable(file)) {
             throw new IOException("audit file " + file + " is not writable");
         }
-        if (!Files.exists(file)) {
-            try {
-                Files.createFile(file, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
-                        java.nio.file.attribute.PosixFilePermissions.fromString("rw-r-----")));
-            } catch (UnsupportedOperationException | java.nio.file.FileAlreadyExistsException e) {
-                // not POSIX, or created meanwhile: logback creates or appends
-            }
-        }
-        AuditChain.Link last = AuditChain.lastLink(file);
-        LoggerContext context = new LoggerContext();
-        context.setName("keyward-audit");
-        context.setMDCAdapter(new ch.qos.logback.classic.util.LogbackMDCAdapter());
-
-        PatternLayoutEncoder encoder = new PatternLayoutEncoder();
-        encoder.setContext(context);
-        encoder.setPattern("%msg%n");
-        encoder.setCharset(StandardCharsets.UTF_8);
-        encoder.start();
-
-        RollingFileAppender<ILoggingEvent> appender = new RollingFileAppender<>();
-        appender.setContext(context);
-        appender.setName("audit-file");
-        appender.setFile(file.toString());
-        appender.setAppend(true);
-        appender.setImmediateFlush(true);
-        appender.setEncoder(encoder);
-        SizeAndTimeBasedRollingPolicy<ILoggingEvent> policy = new SizeAndTimeBasedRollingPolicy<>();
-        policy.setContext(context);
-        policy.setParent(appender);
-        policy.setFileNamePattern(file + ".%d{yyyy-MM-dd,UTC}.%i");
-        policy.setMaxFileSize(new FileSize(rolling.maxBytes()));
-        policy.setMaxHistory(rolling.keepDays());
-        policy.start();
-        appender.setRollingPolicy(policy);
-        appender.setTriggeringPolicy(policy);
-        appender.start();
-        if (!appender.isStarted()) {
-            throw new IOException("cannot open audit file " + file);
-        }
-
-        Logger logger = context.getLogger("keyward.audit");
-        logger.setLevel(Level.INFO);
-        logger.setAdditive(false);
-        logger.addAppender(appender);
-        context.start();
-        return new JsonAuditLog(context, logger, agentId, clock, file, last);
+        return new JsonAuditLog(agentId, clock, file, rolling, AuditChain.lastLink(file));
     }
 
     public Path file() {
         return file;
     }
 
-    /** How many events could not be written (they are also reported in the application log). */
-    public long failures() {
-        return failures.get();
+    /** How many times the file refused a line (the line was held and written later, or dropped once too many were held). */
+    public synchronized long failures() {
+        return failures;
     }
 
     @Override
     public synchronized void record(AuditEvent event) {
+        hold(new Held(event, clock.instant()));
         try {
-            Map<String, Object> line = new LinkedHashMap<>();
-            line.put("time", DateTimeFormatter.ISO_INSTANT.format(clock.instant()));
-            line.put("event", event.event());
-            line.put("agent", agentId);
-            if (event.path() != null) line.put("path", event.path());
-            if (event.version() != null) line.put("version", event.version());
-            line.put("outcome", event.outcome().word());
-            if (event.duration() != null) line.put("duration_ms", event.duration().toMillis());
-            if (event.fingerprint() != null) line.put("fingerprint", event.fingerprint());
-            event.attributes().forEach((k, v) -> {
-                if (!k.equals("seq") && !k.equals("prev_hash")) line.putIfAbsent(k, v);
-            });
-            line.put("seq", seq + 1);
-            line.put("prev_hash", prevHash);
-            String text = JSON.writeValueAsString(line);
-            logger.info(text);
-            seq++;
-            prevHash = AuditChain.hash(text);
-        } catch (RuntimeException e) {
-            failures.incrementAndGet();
-            LOG.error("could not write an audit line for {} to {}: {}", event.event(), file, e.toString());
+            flush();
+        } catch (IOException e) {
+            unwritable(e);
         }
     }
 
     @Override
-    public void close() {
-        context.stop();
+    public synchronized void announce(AuditEvent event) throws AuditUnavailableException {
+        Held line = new Held(event, clock.instant());
+        try {
+            flush();
+            held.addLast(line);
+            flush();
+        } catch (IOException e) {
+            held.remove(line); // the step does not run, so its line must not appear later either
+            unwritable(e);
+            throw new AuditUnavailableException(blockedText());
+        }
+    }
+
+    @Override
+    public synchronized Optional<String> blocked() {
+        try {
+            flush();
+            return Optional.empty();
+        } catch (IOException e) {
+            unwritable(e);
+            return Optional.of(blockedText());
+        }
+    }
+
+    private String blockedText() {
+        return "the audit file " + file + " cannot be written (" + problem + ") since " + unwritableSince
+                + "; steps wait until it can";
+    }
+
+    private void hold(Held line) {
+        held.addLast(line);
+        if (held.size() > HOLD_AT_MOST) {
+            held.removeFirst();
+            dropped++;
+        }
+    }
+
+    private void unwritable(IOException e) {
+        String why = cause(e);
+        if (problem == null) {
+            unwritableSince = clock.instant();
+            LOG.error("the audit file {} cannot be written: {}; steps wait until it can", file, why);
+        }
+        if (!why.equals(problem)) problem = why;
+        failures++;
+    }
+
+    /** Writes every held line, oldest first; after an outage, a line saying so comes first. */
+    private void flush() throws IOException {
+        if (held.isEmpty()) return;
+        if (problem != null) {
+            AuditEvent resumed = AuditEvent.of("audit.resumed").outcome(AuditEvent.Outcome.OK)
+                    .attribute("unwritable_since", unwritableSince).attribute("cause", problem)
+                    .attribute("held", held.size()).attribute("dropped", dropped > 0 ? dropped : null).build();
+            write(resumed, clock.instant());
+            LOG.info("the audit file {} takes lines again; writing {} held", file, held.size());
+            problem = null;
+            unwritableSince = null;
+            dropped = 0;
+        }
+        while (!held.isEmpty()) {
+            Held h = held.peekFirst();
+            write(h.event(), h.at());
+            held.removeFirst();
+        }
+    }
+
+    private void write(AuditEvent event, Instant at) throws IOException {
+        Map<String, Object> line = new LinkedHashMap<>();
+        line.put("time", DateTimeFormatter.ISO_INSTANT.format(at));
+        line.put("event", event.event());
+        line.put("agent", agentId);
+        if (event.path() != null) line.put("path", event.path());
+        if (event.version() != null) line.put("version", event.version());
+        line.put("outcome", event.outcome().word());
+        if (event.duration() != null) line.put("duration_ms", event.duration().toMillis());
+        if (event.fingerprint() != null) line.put("fingerprint", event.fingerprint());
+        event.attributes().forEach((k, v) -> {
+            if (!k.equals("seq") && !k.equals("prev_hash")) line.putIfAbsent(k, v);
+        });
+        line.put("seq", seq + 1);
+        line.put("prev_hash", prevHash);
+        String text = JSON.writeValueAsString(line);
+        byte[] bytes = (text + "\n").getBytes(StandardCharsets.UTF_8);
+        if (out == null) openActive();
+        rollIfDue(bytes.length);
+        long before = size;
+        try {
+            ByteBuffer b = ByteBuffer.wrap(bytes);
+            while (b.hasRemaining()) out.write(b);
+        } catch (IOException e) {
+            cutBack(before);
+            throw e;
+        }
+        size = before + bytes.length;
+        seq++;
+        prevHash = AuditChain.hash(text);
+    }
+
+    /**
+     * Removes a partly written line, so that the chain goes on from the last whole one; the file
+     * is opened again at the next write (an operator may have moved it to make room).
+     */
+    private void cutBack(long to) {
+        try {
+            if (out != null && out.size() > to) out.truncate(to);
+        } catch (IOException e) {
+            // the next open finds the size as it is; a partial line would be reported by verify
+        }
+        closeActive();
+    }
+
+    private void rollIfDue(int next) throws IOException {
+        LocalDate now = today();
+        if (size == 0 || (size + next <= rolling.maxBytes() && now.equals(day))) {
+            day = now;
+            return;
+        }
+        closeActive();
+        Path to = nextRolled(day);
+        Files.move(file, to, StandardCopyOption.ATOMIC_MOVE);
+        openActive();
+        day = now;
+        prune(now);
+    }
+
+    private Path nextRolled(LocalDate of) throws IOException {
+        int n = 0;
+        for (Path p : AuditChain.rolledFiles(file)) {
+            Matcher m = ROLLED.matcher(p.getFileName().toString());
+            if (m.find() && m.group(1).equals(of.toString())) n = Math.max(n, Integer.parseInt(m.group(2)) + 1);
+        }
+        return file.resolveSibling(file.getFileName() + "." + of + "." + n);
+    }
+
+    /** Deletes rolled files older than the days kept. */
+    private void prune(LocalDate now) {
+        try {
+            for (Path p : AuditChain.rolledFiles(file)) {
+                Matcher m = ROLLED.matcher(p.getFileName().toString());
+                if (m.find() && LocalDate.parse(m.group(1)).isBefore(now.minusDays(rolling.keepDays()))) {
+                    Files.deleteIfExists(p);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("could not remove old audit files beside {}: {}", file, e.toString());
+        }
+    }
+
+    private void openActive() throws IOException {
+        if (!Files.exists(file)) {
+            try {
+                Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-r-----")));
+            } catch (UnsupportedOperationException | java.nio.file.FileAlreadyExistsException e) {
+                // not POSIX, or created meanwhile
+            }
+        }
+        out = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+        size = out.size();
+    }
+
+    private void closeActive() {
+        if (out == null) return;
+        try {
+            out.close();
+        } catch (IOException e) {
+            // closing anyway
+        }
+        out = null;
+    }
+
+    private LocalDate today() {
+        return LocalDate.ofInstant(clock.instant(), ZoneOffset.UTC);
+    }
+
+    private static String cause(IOException e) {
+        return io.keyward.target.FileErrors.cause(e);
+    }
+
+    @Override
+    public synchronized void close() {
+        if (!held.isEmpty()) {
+            try {
+                flush();
+            } catch (IOException e) {
+                LOG.error("{} audit line{} could not be written to {} before stopping: {}", held.size(),
+                        held.size() == 1 ? "" : "s", file, cause(e));
+            }
+        }
+        closeActive();
     }
 
     @Override

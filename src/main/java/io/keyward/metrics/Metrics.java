@@ -2,6 +2,7 @@ package io.keyward.metrics;
 
 import io.keyward.rotation.AuditEvent;
 import io.keyward.rotation.AuditLog;
+import io.keyward.rotation.AuditUnavailableException;
 import io.keyward.policy.Policy;
 import io.keyward.rotation.Outcome;
 import io.keyward.rotation.Phase;
@@ -42,6 +43,8 @@ public final class Metrics {
     private final AtomicLong policyLoaded = new AtomicLong();
     private final Counter reloadFailures;
     private final Counter reloads;
+    private final AtomicLong auditWritable = new AtomicLong(1);
+    private final Counter stepsRefused;
 
     private record PhaseMark(Phase phase, Instant at) {}
 
@@ -64,6 +67,10 @@ public final class Metrics {
                 .description("Policy reloads rejected because the new policy was invalid").register(registry);
         reloads = Counter.builder("keyward.policy.reloads")
                 .description("Policy reloads that took effect").register(registry);
+        Gauge.builder("keyward.audit.writable", auditWritable, AtomicLong::get)
+                .description("1 while the audit file takes lines; 0 while it does not and steps wait").register(registry);
+        stepsRefused = Counter.builder("keyward.audit.steps.refused")
+                .description("Steps that did not run because their audit line could not be written").register(registry);
         Gauge.builder("keyward.rotations.in.flight", inFlight, Map::size)
                 .description("Rotations started and not yet retired or rolled back").register(registry);
         Gauge.builder("keyward.last.sync.success.timestamp", lastSync, a -> a.get() == 0 ? Double.NaN : a.get() / 1000.0)
@@ -129,21 +136,51 @@ public final class Metrics {
 
     // ---- audit tee: Vault latency by operation
 
-    /** An audit log that also times every Vault call it records. */
+    /**
+     * An audit log that also times every Vault call it records, and tells whether the audit file
+     * takes lines: steps refused because it did not are counted.
+     */
     public AuditLog audit(AuditLog inner) {
-        return event -> {
-            inner.record(event);
-            if (event.event().equals("target.drift")) {
-                Counter.builder("keyward.target.drift").description("Targets found changed or missing, and written again")
-                        .tags("secret", event.path(), "target", event.attributes().getOrDefault("target", "?"))
-                        .register(registry).increment();
+        return new AuditLog() {
+            @Override
+            public void record(AuditEvent event) {
+                inner.record(event);
+                observe(event);
             }
-            if (event.event().startsWith("vault.") && event.duration() != null) {
-                Timer.builder("keyward.vault.request.duration").description("Vault requests by operation and outcome")
-                        .tags("operation", event.event().substring("vault.".length()), "outcome", event.outcome().word())
-                        .register(registry).record(event.duration());
+
+            @Override
+            public void announce(AuditEvent event) throws AuditUnavailableException {
+                try {
+                    inner.announce(event);
+                    auditWritable.set(1);
+                } catch (AuditUnavailableException e) {
+                    auditWritable.set(0);
+                    stepsRefused.increment();
+                    throw e;
+                }
+                observe(event);
+            }
+
+            @Override
+            public java.util.Optional<String> blocked() {
+                java.util.Optional<String> why = inner.blocked();
+                auditWritable.set(why.isEmpty() ? 1 : 0);
+                return why;
             }
         };
+    }
+
+    private void observe(AuditEvent event) {
+        if (event.event().equals("target.drift")) {
+            Counter.builder("keyward.target.drift").description("Targets found changed or missing, and written again")
+                    .tags("secret", event.path(), "target", event.attributes().getOrDefault("target", "?"))
+                    .register(registry).increment();
+        }
+        if (event.event().startsWith("vault.") && event.duration() != null) {
+            Timer.builder("keyward.vault.request.duration").description("Vault requests by operation and outcome")
+                    .tags("operation", event.event().substring("vault.".length()), "outcome", event.outcome().word())
+                    .register(registry).record(event.duration());
+        }
     }
 
     // ---- phases

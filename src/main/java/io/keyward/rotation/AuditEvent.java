@@ -22,10 +22,11 @@ public record AuditEvent(
 
     /**
      * How an audited step ended. {@code UNKNOWN}: the request left but no answer came (a timeout
-     * or a reset), so whether it was carried out is told by a later line.
+     * or a reset), so whether it was carried out is told by a later line. {@code PENDING}: written
+     * before the step it names runs; what became of it follows.
      */
     public enum Outcome {
-        OK, NOT_FOUND, CONFLICT, DENIED, FAILED, UNKNOWN;
+        OK, NOT_FOUND, CONFLICT, DENIED, FAILED, UNKNOWN, PENDING;
 
         public String word() {
             return name().toLowerCase(java.util.Locale.ROOT);

@@ -22,15 +22,35 @@ record Core(SecretStore store, Journal journal, LiveMarks marks, AuditLog audit,
 
     /** One audit line of a rotation step, with the new value's fingerprint and never a value. */
     void record(JournalEntry e, String event, AuditEvent.Outcome outcome, String detail) {
-        audit.record(AuditEvent.of(event).path(e.secretId()).version(e.newVersion() > 0 ? e.newVersion() : null)
-                .outcome(outcome).fingerprint(e.newFingerprint())
-                .attribute("rotation_id", e.rotationId()).attribute("phase", e.phase().word())
-                .attribute("trigger", e.trigger()).attribute("detail", detail).build());
+        audit.record(stepEvent(e, event, outcome, detail).build());
     }
 
+    static AuditEvent.Builder stepEvent(JournalEntry e, String event, AuditEvent.Outcome outcome, String detail) {
+        return AuditEvent.of(event).path(e.secretId()).version(e.newVersion() > 0 ? e.newVersion() : null)
+                .outcome(outcome).fingerprint(e.newFingerprint())
+                .attribute("rotation_id", e.rotationId()).attribute("phase", e.phase().word())
+                .attribute("trigger", e.trigger()).attribute("detail", detail);
+    }
+
+    /**
+     * Why no step may run now because the audit file takes no lines (a notice says so once per
+     * cause), or empty when it does. Lines held back are written by asking.
+     */
+    java.util.Optional<String> auditBlocked(String secretId) {
+        java.util.Optional<String> why = audit.blocked();
+        if (why.isEmpty()) {
+            said.remove(AUDIT);
+        } else if (!why.get().equals(said.put(AUDIT, why.get()))) {
+            notice(Policy.NoticeKind.DEGRADED, secretId, null, 0, why.get());
+        }
+        return why;
+    }
+
+    /** The key under which the last audit problem announced is kept. */
+    private static final String AUDIT = "audit file";
+
     Retrier retrier(SecretBinding b) {
-        Policy.RetrySpec r = b.policy().retry();
-        return new Retrier(new Retrier.Backoff(r.attempts(), r.initial(), r.max()), sleeper, random);
+        return new Retrier(Retrier.Backoff.of(b.policy().retry()), sleeper, random);
     }
 
     /** Failures worth repeating within a cycle: not a definite no, not a failed health check, not a conflict. */

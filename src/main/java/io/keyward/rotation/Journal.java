@@ -14,12 +14,21 @@ public final class Journal {
     /** A journal entry with the store version it was read at. */
     public record Journaled(JournalEntry entry, int version) {}
 
+    /** A journal write whose answer was lost: whether it landed is told by the next read. */
+    private record Unsure(JournalEntry written, Phase before, int expected) {}
+
+    /** What a read showed of a write whose answer was lost. */
+    private enum Settled { LANDED, ABSENT, WRITTEN_BY_ANOTHER }
+
     private final SecretStore store;
     private final SecretPath state;
+    private final AuditLog audit;
+    private final java.util.concurrent.ConcurrentMap<String, Unsure> unsure = new java.util.concurrent.ConcurrentHashMap<>();
 
-    Journal(SecretStore store, SecretPath state) {
+    Journal(SecretStore store, SecretPath state, AuditLog audit) {
         this.store = store;
         this.state = state;
+        this.audit = audit;
     }
 
     SecretPath journalPath(String secretId) {
@@ -54,8 +63,10 @@ public final class Journal {
         return state.child("inflight").child(secretId);
     }
 
-    /** The secret's journal, if it has one. */
+    /** The secret's journal, if it has one; a write of it whose answer was lost is settled first. */
     Optional<Journaled> read(String secretId) throws StoreException {
+        Unsure open = unsure.get(secretId);
+        if (open != null) settle(open, true);
         Optional<VersionedSecret> v = store.read(journalPath(secretId));
         if (v.isEmpty()) return Optional.empty();
         return Optional.of(new Journaled(JournalCodec.fromData(secretId, v.get().data()), v.get().version()));
@@ -73,7 +84,7 @@ public final class Journal {
         store.write(inFlightPath(id), SecretData.of("rotation", start.rotationId()), OptionalInt.empty());
         int v;
         try {
-            v = store.write(journalPath(id), JournalCodec.toData(start), OptionalInt.of(expected));
+            v = write(start, null, expected);
         } catch (CasConflictException lost) {
             if (old.isPresent()) store.deleteAll(retiringPath(id, start.rotationId()));
             throw lost;
@@ -90,8 +101,68 @@ public final class Journal {
 
     /** Writes the next entry with check-and-set on the one read; a conflict means another agent wrote it. */
     Journaled save(Journaled current, JournalEntry next) throws StoreException {
-        int v = store.write(journalPath(next.secretId()), JournalCodec.toData(next), OptionalInt.of(current.version()));
-        return new Journaled(next, v);
+        return new Journaled(next, write(next, current.entry().phase(), current.version()));
+    }
+
+    /**
+     * Writes an entry with check-and-set, after the audit line that announces it (so no step is
+     * journaled that the audit trail does not show first). When the request left and no answer came, the version it
+     * would have made is read at once: a write that landed counts as done, one that did not is a
+     * conflict if another agent wrote that version, else the failure stands. Either way an audit
+     * line says so; when even that read fails, the next read of the journal settles it.
+     */
+    private int write(JournalEntry next, Phase before, int expected) throws StoreException {
+        audit.announce(Core.stepEvent(next, "journal.intent", AuditEvent.Outcome.PENDING, null)
+                .attribute("journal_version", expected + 1).build());
+        try {
+            return store.write(journalPath(next.secretId()), JournalCodec.toData(next), OptionalInt.of(expected));
+        } catch (StoreException e) {
+            if (!e.outcomeUnknown()) throw e;
+            Unsure open = new Unsure(next, before, expected);
+            unsure.put(next.secretId(), open);
+            Optional<Settled> settled;
+            try {
+                settled = settle(open, false);
+            } catch (StoreException unreadable) {
+                throw e;
+            }
+            if (settled.isEmpty() || settled.get() == Settled.ABSENT) throw e;
+            if (settled.get() == Settled.LANDED) return expected + 1;
+            throw new CasConflictException(journalPath(next.secretId()), expected,
+                    "another agent wrote v" + (expected + 1) + " while the answer to this agent's write was lost");
+        }
+    }
+
+    /**
+     * Reads the version an unanswered write would have made and audits whether it landed. Empty
+     * when Vault did not answer this time either. {@code late}: the write's own step is audited
+     * here too, since the run that made it has stopped.
+     */
+    private Optional<Settled> settle(Unsure open, boolean late) throws StoreException {
+        String id = open.written().secretId();
+        Optional<VersionedSecret> at;
+        try {
+            at = store.read(journalPath(id), open.expected() + 1);
+        } catch (VersionGoneException gone) {
+            at = Optional.empty();
+        } catch (StoreException e) {
+            if (late) return Optional.empty(); // still unknown: the read of the journal itself fails next
+            throw e;
+        }
+        unsure.remove(id, open);
+        JournalEntry written = open.written();
+        boolean landed = at.isPresent() && JournalCodec.fromData(id, at.get().data())
+                .equals(JournalCodec.fromData(id, JournalCodec.toData(written)));
+        audit.record(Core.stepEvent(written, "journal.settled", landed ? AuditEvent.Outcome.OK : AuditEvent.Outcome.FAILED,
+                (landed ? "the write whose answer was lost landed as v" : "the write whose answer was lost did not land; v")
+                        + (open.expected() + 1) + (landed ? "" : at.isPresent() ? " was written by another agent"
+                        : " does not exist")).attribute("journal_version", open.expected() + 1).build());
+        if (landed && late && written.phase() != open.before()) {
+            audit.record(Core.stepEvent(written, "rotation." + written.phase().word(),
+                    written.phase() == Phase.ROLLED_BACK ? AuditEvent.Outcome.FAILED : AuditEvent.Outcome.OK,
+                    "journaled; audited after the answer was lost").build());
+        }
+        return Optional.of(landed ? Settled.LANDED : at.isPresent() ? Settled.WRITTEN_BY_ANOTHER : Settled.ABSENT);
     }
 
     /** Secrets with a rotation marked in flight (some may have ended since). */

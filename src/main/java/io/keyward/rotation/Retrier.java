@@ -29,6 +29,11 @@ public final class Retrier {
             }
         }
 
+        /** The policy's (or the agent configuration's) retry settings as a backoff. */
+        public static Backoff of(io.keyward.policy.Policy.RetrySpec r) {
+            return new Backoff(r.attempts(), r.initial(), r.max());
+        }
+
         public static Backoff once() {
             return new Backoff(1, Duration.ZERO, Duration.ZERO);
         }

@@ -45,7 +45,7 @@ public final class Rotator {
     private volatile boolean stopping;
 
     private Rotator(Builder b) {
-        Journal journal = new Journal(b.store, b.settings.state());
+        Journal journal = new Journal(b.store, b.settings.state(), b.audit);
         this.core = new Core(b.store, journal, new LiveMarks(b.store), b.audit, b.fingerprints, b.clock, b.sleeper,
                 b.random, b.settings, Guarded.listener(b.listener), Guarded.notifier(b.notifier, b.notices), b.fleet,
                 b.ledger, () -> stopping, new ConcurrentHashMap<>(), b.ids);
@@ -71,6 +71,8 @@ public final class Rotator {
      * new one, skipping the grace period.
      */
     public Outcome rotate(SecretBinding b, boolean force, boolean emergency, String trigger) {
+        Optional<String> audit = core.auditBlocked(b.id());
+        if (audit.isPresent()) return new Outcome.Unavailable(b.id(), audit.get());
         Optional<Journal.Journaled> current;
         try {
             current = journal(b.id());
@@ -108,6 +110,8 @@ public final class Rotator {
     public Outcome submit(SecretBinding b, String value, boolean emergency) {
         String id = b.id();
         if (value == null || value.isBlank()) return new Outcome.Skipped(id, "the submitted key is empty");
+        Optional<String> audit = core.auditBlocked(id);
+        if (audit.isPresent()) return new Outcome.Unavailable(id, audit.get());
         try {
             Optional<Journal.Journaled> current = journal(id);
             if (current.isPresent() && current.get().entry().active()) {
@@ -141,6 +145,8 @@ public final class Rotator {
 
     /** As {@link #sync(SecretBinding)}; {@code force} writes every target of this agent again. */
     public Outcome sync(SecretBinding b, boolean force) {
+        Optional<String> audit = core.auditBlocked(b.id());
+        if (audit.isPresent()) return new Outcome.Unavailable(b.id(), audit.get());
         try {
             return new Sync(core).sync(b, force);
         } catch (StoreException e) {
@@ -150,6 +156,8 @@ public final class Rotator {
 
     /** Finishes or rolls back the rotation in flight, if any (after a crash, or after a wait). */
     public Outcome resume(SecretBinding b) {
+        Optional<String> audit = core.auditBlocked(b.id());
+        if (audit.isPresent()) return new Outcome.Unavailable(b.id(), audit.get());
         try {
             Optional<Journal.Journaled> current = journal(b.id());
             if (current.isEmpty() || !current.get().entry().active()) return new Outcome.NothingInFlight(b.id());

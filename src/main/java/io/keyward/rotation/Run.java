@@ -54,12 +54,17 @@ final class Run {
                     return new Outcome.Stopped(b.id(), e.rotationId(), e.phase(),
                             "keyward is stopping; the journal holds the rotation for the next start");
                 }
+                Optional<String> audit = core.auditBlocked(b.id());
+                if (audit.isPresent()) return new Outcome.Stopped(b.id(), e.rotationId(), e.phase(), audit.get());
                 Optional<Outcome> stop = perform(Decision.next(e, facts()));
                 if (stop.isPresent()) return stop.get();
             }
         } catch (CasConflictException lost) {
             return new Outcome.Stopped(b.id(), e().rotationId(), e().phase(), "another agent changed the journal: "
                     + lost.getMessage());
+        } catch (AuditUnavailableException a) {
+            core.auditBlocked(b.id());
+            return new Outcome.Stopped(b.id(), e().rotationId(), e().phase(), a.getMessage());
         } catch (StoreException s) {
             return new Outcome.Stopped(b.id(), e().rotationId(), e().phase(), s.getMessage());
         }

@@ -37,9 +37,30 @@ final class FileTarget implements Plugins.Target {
         return spec.id();
     }
 
+    /**
+     * Writes the file atomically. A failure names the target, its path and the cause (permission
+     * denied, no space left, read-only file system), never the temporary file alone.
+     */
     @Override
     public void deliver(String secretId, int version, SecretData value) throws IOException {
         String text = render(secretId, version, value);
+        try {
+            write(text);
+        } catch (Plugins.Rejected | Failed e) {
+            throw e;
+        } catch (IOException e) {
+            throw new Failed("target " + spec.id() + ": cannot write " + spec.path() + ": " + FileErrors.cause(e));
+        }
+    }
+
+    /** A failure whose message already names the target and its path. */
+    private static final class Failed extends IOException {
+        Failed(String message) {
+            super(message);
+        }
+    }
+
+    private void write(String text) throws IOException {
         Path dir = spec.path().toAbsolutePath().getParent();
         Files.createDirectories(dir);
         Path tmp = Files.createTempFile(dir, "." + spec.path().getFileName() + ".", ".tmp",
@@ -55,7 +76,7 @@ final class FileTarget implements Plugins.Target {
             try {
                 Files.move(tmp, spec.path(), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             } catch (AtomicMoveNotSupportedException e) {
-                throw new IOException("cannot replace " + spec.path() + " atomically: " + e.getMessage());
+                throw new Failed("target " + spec.id() + ": cannot replace " + spec.path() + " atomically: " + e.getMessage());
             }
             try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
                 d.force(true);
@@ -99,7 +120,7 @@ final class FileTarget implements Plugins.Target {
             throw new Plugins.Rejected("target " + spec.id() + ": no such user or group '" + e.getName() + "' for "
                     + spec.path());
         } catch (java.nio.file.FileSystemException e) {
-            throw new IOException("target " + spec.id() + ": cannot give " + spec.path() + " owner "
+            throw new Failed("target " + spec.id() + ": cannot give " + spec.path() + " owner "
                     + spec.owner().orElse("-") + " group " + spec.group().orElse("-") + ": " + e.getReason()
                     + " (keyward needs CAP_CHOWN or to be a member of the group)");
         }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.keyward.rotation.AuditEvent;
+import io.keyward.testing.FullDisk;
 import io.keyward.testing.TestDirs;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -41,6 +42,40 @@ final class JsonAuditLogTest {
         JsonNode second = JSON.readTree(lines.get(1));
         assertThat(second.path("outcome").asString()).isEqualTo("conflict");
         assertThat(second.has("version")).isFalse();
+    }
+
+    /**
+     * A full disk: a line that cannot be written is held and a step's announcement is refused
+     * (naming the file and the cause); once there is room, the held line follows a line saying
+     * how long the file took none, the refused one never appears, and the chain is intact.
+     */
+    @Test
+    void aFullDisk_holdsLines_refusesSteps_andResumesWithTheChainIntact() throws Exception {
+        try (FullDisk disk = FullDisk.fresh("audit-full")) {
+            Path file = disk.dir().resolve("audit.jsonl");
+            int n = 0; // the file's last block may still take a few lines
+            try (JsonAuditLog log = JsonAuditLog.open(file, "a", clock)) {
+                log.record(AuditEvent.of("before").build());
+                disk.fill();
+                while (log.blocked().isEmpty() && n < 1000) log.record(AuditEvent.of("line-" + ++n).build());
+                assertThat(log.blocked()).hasValueSatisfying(why -> assertThat(why)
+                        .contains("the audit file " + file + " cannot be written (no space left on device)"));
+                assertThatThrownBy(() -> log.announce(AuditEvent.of("refused").outcome(AuditEvent.Outcome.PENDING).build()))
+                        .isInstanceOf(io.keyward.rotation.AuditUnavailableException.class)
+                        .hasMessageContaining("no space left on device").hasMessageContaining("steps wait until it can");
+                disk.free();
+                assertThat(log.blocked()).isEmpty();
+                log.announce(AuditEvent.of("after").outcome(AuditEvent.Outcome.PENDING).build());
+            }
+            List<JsonNode> lines = Files.readAllLines(file).stream().map(JSON::readTree).toList();
+            List<String> events = lines.stream().map(l -> l.path("event").asString()).toList();
+            assertThat(events.subList(events.size() - 3, events.size())).containsExactly("audit.resumed", "line-" + n, "after");
+            assertThat(events).doesNotContain("refused").hasSize(n + 3);
+            JsonNode resumed = lines.get(events.size() - 3);
+            assertThat(resumed.path("cause").asString()).isEqualTo("no space left on device");
+            assertThat(resumed.path("held").asString()).isEqualTo("1");
+            assertThat(AuditChain.verify(List.of(file)).intact()).isTrue();
+        }
     }
 
     @Test

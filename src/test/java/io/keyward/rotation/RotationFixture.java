@@ -77,6 +77,27 @@ final class RotationFixture implements AutoCloseable {
                 .build();
     }
 
+    /** A rotator for one agent that talks through its own store session and audits into {@code audit}. */
+    Rotator rotator(String agent, SecretStore through, AuditLog audit, Plugins.PhaseListener listener) {
+        return Rotator.builder(through, new Rotator.Settings(state, agent, lease(), memberTimeout()))
+                .audit(audit, FINGERPRINTS).clock(clock).waits(d -> { }, () -> 0.5).listener(listener)
+                .fleet(members(agent), ledgers.computeIfAbsent(agent, a -> Ledger.inMemory()))
+                .build();
+    }
+
+    /** A Vault session with the root token through another address (a fault proxy), auditing into {@code audit}. */
+    VaultClient session(java.net.URI address, AuditLog audit, Duration requestTimeout) throws Exception {
+        return VaultClient.connect(io.keyward.vault.VaultSettings.of(address, new io.keyward.vault.VaultAuth.Token(
+                        Optional.of(vault.rootToken()), Optional.empty()))
+                        .withTimeouts(Duration.ofSeconds(1), requestTimeout)
+                        .withRetry(new Retrier.Backoff(3, Duration.ofMillis(100), Duration.ofMillis(400))),
+                audit, FINGERPRINTS, Clock.systemUTC());
+    }
+
+    TestVault vault() {
+        return vault;
+    }
+
     /** The fleet's membership records of this fixture, as agent {@code agent} sees them. */
     io.keyward.fleet.Members members(String agent) {
         return new io.keyward.fleet.Members(store, state, clock, Duration.ZERO,

@@ -26,7 +26,8 @@ import java.util.Set;
  * <li>at most one rotation of a secret is in flight: no key is minted or accepted while another
  *     rotation's new key is valid and not yet live;</li>
  * <li>a rotation the schedule starts starts inside its window, and not before the backoff that
- *     rolled-back attempts call for.</li>
+ *     rolled-back attempts call for;</li>
+ * <li>the audit trail is complete and true ({@link AuditTrail}).</li>
  * </ol>
  */
 final class Invariants {

@@ -45,18 +45,38 @@ final class SimParts {
         }
     }
 
+    /** No answer came, as a reset or a timeout after sending leaves it: the call may or may not have taken effect. */
+    static final class AnswerLost extends StoreException {
+        AnswerLost(String what) {
+            super("answer lost (" + what + ")");
+        }
+
+        @Override
+        public boolean outcomeUnknown() {
+            return true;
+        }
+    }
+
     /**
      * One agent's view of the store: a call may fail before it reaches Vault, crash the agent
-     * before or after it took effect, or take effect and lose its answer.
+     * before or after it took effect, get no answer without having taken effect, or take effect
+     * and lose its answer.
      */
     static final class FaultyStore implements SecretStore {
         private final SecretStore inner;
         private final Faults faults;
+        private final Written written;
         int calls;
 
-        FaultyStore(SecretStore inner, Faults faults) {
+        /** Told of every write that reached the store. */
+        interface Written {
+            void written(SecretPath path, int version, SecretData data);
+        }
+
+        FaultyStore(SecretStore inner, Faults faults, Written written) {
             this.inner = inner;
             this.faults = faults;
+            this.written = written;
         }
 
         private interface Call<T> {
@@ -68,10 +88,11 @@ final class SimParts {
             double p = faults.store;
             double x = p == 0 ? 1 : faults.random.nextDouble();
             if (x < p * 0.2) throw new Crash("crash before " + what);
-            if (x < p * 0.45) throw new StoreException("Vault unavailable (" + what + ")");
+            if (x < p * 0.35) throw new StoreException("Vault unavailable (" + what + ")");
+            if (x < p * 0.45) throw new AnswerLost(what + ", lost on its way: not carried out");
             T out = c.run();
             if (x < p * 0.6) throw new Crash("crash after " + what);
-            if (x < p) throw new StoreException("answer lost (" + what + ")");
+            if (x < p) throw new AnswerLost(what);
             return out;
         }
 
@@ -84,7 +105,11 @@ final class SimParts {
         }
 
         public int write(SecretPath p, SecretData d, OptionalInt e) throws StoreException {
-            return call("write", () -> inner.write(p, d, e));
+            return call("write", () -> {
+                int v = inner.write(p, d, e);
+                written.written(p, v, d);
+                return v;
+            });
         }
 
         public Optional<SecretMetadata> metadata(SecretPath p) throws StoreException {

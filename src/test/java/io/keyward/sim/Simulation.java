@@ -90,11 +90,12 @@ final class Simulation {
 
         /** A new process: fresh store view and rotator, registers as a member, resumes what is in flight. */
         void start() {
-            SimParts.FaultyStore view = new SimParts.FaultyStore(world.store, world.faults);
+            SimParts.FaultyStore view = new SimParts.FaultyStore(world.store, world.faults,
+                    (p, v, d) -> world.audit.written(id, p, v, d));
             members = new Members(view, STATE, world.clock, Duration.ZERO,
                     new Members.Identity(id, id + "-" + (++world.processes), host, 0, "sim"));
             rotator = Rotator.builder(view, new Rotator.Settings(STATE, id, LEASE, MEMBER_TIMEOUT))
-                    .audit(e -> { }, fingerprints).clock(world.clock).waits(d -> { }, world.random::nextDouble)
+                    .audit(e -> world.audit.audited(id, e), fingerprints).clock(world.clock).waits(d -> { }, world.random::nextDouble)
                     .notifier(world::notice, Runnable::run).fleet(members, ledger)
                     .ids(() -> "r" + (++world.rotations)).build();
             bindings.clear();

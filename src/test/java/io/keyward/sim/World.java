@@ -41,6 +41,7 @@ final class World {
     final List<Plugins.Notice> notices = new ArrayList<>();
     private final boolean tracing;
     private final Invariants invariants = new Invariants(this);
+    final AuditTrail audit = new AuditTrail(this);
     int event;
     int rotations;
     int processes;

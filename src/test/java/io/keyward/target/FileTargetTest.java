@@ -38,6 +38,27 @@ final class FileTargetTest {
         }
     }
 
+    /** A folder that cannot be written: the error names the target, its real path and the cause; the old file stays. */
+    @Test
+    void deliver_toAReadOnlyOrFullFolder_namesThePathAndTheCause() throws Exception {
+        try (io.keyward.testing.FullDisk disk = io.keyward.testing.FullDisk.forSecrets("file-target-faults")) {
+            Path file = disk.dir().resolve("db-password");
+            Plugins.Target t = TARGETS.of(Policy.TargetSpec.File.raw("app", file, "password",
+                    PosixFilePermissions.fromString("rw-r-----")), List.of("password"));
+            t.deliver("db", 1, SecretData.of(Map.of("password", "p-1")));
+            disk.readOnly(true);
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> t.deliver("db", 2, SecretData.of(Map.of("password", "p-2"))))
+                    .hasMessage("target app: cannot write " + file + ": read-only file system");
+            disk.readOnly(false);
+            disk.fill();
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> t.deliver("db", 2,
+                            SecretData.of(Map.of("password", "p-2".repeat(2000)))))
+                    .hasMessage("target app: cannot write " + file + ": no space left on device");
+            assertThat(Files.readString(file)).isEqualTo("p-1");
+            disk.free();
+        }
+    }
+
     @Test
     void deliver_emptyOrMissingField_isRefused_andTheOldFileStays() throws Exception {
         Path file = dir.resolve("token");
