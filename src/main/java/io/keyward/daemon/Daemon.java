@@ -1,5 +1,6 @@
 package io.keyward.daemon;
 
+import io.keyward.fleet.FileLedger;
 import io.keyward.metrics.HealthServer;
 import io.keyward.metrics.Metrics;
 import io.keyward.policy.ConfigException;
@@ -32,8 +33,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * keyward as a service. Start order: policy, Vault login, recovery of every rotation left in
- * flight, schedule, metrics listener, then READY=1 to systemd. SIGHUP reloads the policy (an
+ * keyward as a service. Start order: policy, metrics listener, Vault login (waited for as long
+ * as Vault is down: {@link VaultWait}), recovery of every rotation left in flight, schedule, then
+ * READY=1 to systemd. SIGHUP reloads the policy (an
  * invalid one is rejected and the last good one stays); SIGTERM and SIGINT stop it: no new step
  * starts, the step in progress finishes and is journaled, then the process exits.
  */
@@ -94,7 +96,25 @@ public final class Daemon implements AutoCloseable {
             extra.entered(s, r, p);
         }, metrics::audit, metrics::target, metrics::verifier, metrics.notices());
         systemd.send(SystemdNotify.status("logging in to Vault at " + config.vault().address()));
-        Agent agent = Agent.start(config, policy, clock, hooks, env);
+        VaultWait wait = new VaultWait(config, systemd, env, clock, io.keyward.rotation.Sleeper.system(),
+                () -> ThreadLocalRandom.current().nextDouble());
+        java.util.concurrent.atomic.AtomicReference<java.util.function.Supplier<List<String>>> readiness =
+                new java.util.concurrent.atomic.AtomicReference<>(wait::notReady);
+        Optional<HealthServer> http = Optional.empty();
+        Agent agent;
+        try {
+            if (config.metrics().isPresent()) {
+                InetSocketAddress at = config.metrics().get();
+                http = Optional.of(HealthServer.start(new InetSocketAddress(at.getHostString(), at.getPort()), metrics,
+                        () -> readiness.get().get()));
+            }
+            agent = wait.connect(() -> Agent.start(config, policy, clock, hooks, env), policy,
+                    FileLedger.open(config.stateDir().resolve("ledger")));
+        } catch (IOException | RuntimeException e) {
+            http.ifPresent(HealthServer::close);
+            systemd.close();
+            throw e;
+        }
         VaultClient vault = agent.vault();
         metrics.tokenTtl(() -> vault.token().expiresAt());
         metrics.policyLoaded(true);
@@ -104,6 +124,8 @@ public final class Daemon implements AutoCloseable {
             scheduler = new RotationScheduler(agent.rotator(), clock, () -> ThreadLocalRandom.current().nextDouble(),
                     config.agentId(), config.threads(), observer(metrics));
             daemon = new Daemon(config, policyFile, env, clock, systemd, metrics, agent, scheduler);
+            daemon.http = http;
+            readiness.set(daemon::notReady);
             systemd.send(SystemdNotify.status("registering as a member of the fleet"));
             try {
                 agent.registerService();
@@ -117,15 +139,10 @@ public final class Daemon implements AutoCloseable {
             daemon.render(agent.bindings());
             Map<String, SecretBinding> bindings = agent.bindings();
             scheduler.start(bindings, firstRunsSpread(bindings.size()));
-            if (config.metrics().isPresent()) {
-                InetSocketAddress at = config.metrics().get();
-                daemon.http = Optional.of(HealthServer.start(new InetSocketAddress(at.getHostString(), at.getPort()),
-                        metrics, daemon::notReady));
-            }
             daemon.ready();
             return daemon;
         } catch (IOException | SchedulerException | RuntimeException e) {
-            if (daemon != null) daemon.http.ifPresent(HealthServer::close);
+            http.ifPresent(HealthServer::close);
             if (scheduler != null) {
                 try {
                     scheduler.close();

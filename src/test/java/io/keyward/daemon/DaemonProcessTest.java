@@ -70,7 +70,7 @@ final class DaemonProcessTest {
         assertThat(health.statusCode()).isEqualTo(200);
         HttpResponse<String> readyz = get("/readyz");
         assertThat(readyz.statusCode()).as(readyz.body()).isEqualTo(200);
-        awaitFile(work.resolve("targets/a"));
+        child.awaitFile(work.resolve("targets/a"), 60);
         String metrics = awaitMetric("keyward_rotations_total{outcome=\"completed\"}");
         assertThat(metrics).contains("keyward_secret_age_seconds{secret=\"" + run + "-a\"}")
                 .contains("keyward_vault_request_duration_seconds_count{operation=\"read\"")
@@ -96,7 +96,7 @@ final class DaemonProcessTest {
         signal("HUP");
         awaitState("RELOADING=1", 10);
         assertThat(awaitState("READY=1", 30)).contains("STATUS=2 secrets");
-        awaitFile(work.resolve("targets/b"));
+        child.awaitFile(work.resolve("targets/b"), 60);
         assertThat(awaitMetric("keyward_policy_reloads_total 1.0")).contains("keyward_secrets 2.0");
 
         // A bad policy: refused, every problem logged, the last good one stays in force.
@@ -125,7 +125,7 @@ final class DaemonProcessTest {
         Path config = writeConfig(policy);
         child = start(config);
         awaitState("READY=1", 60);
-        awaitFile(work.resolve("verifying"));
+        child.awaitFile(work.resolve("verifying"), 60);
 
         signal("TERM");
         awaitState("STOPPING=1", 10);
@@ -235,14 +235,6 @@ final class DaemonProcessTest {
 
     private String tail() throws IOException {
         return child.tail();
-    }
-
-    private void awaitFile(Path file) throws Exception {
-        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (!Files.exists(file)) {
-            if (System.nanoTime() > until) throw new AssertionError(file + " never appeared; log: " + tail());
-            Thread.sleep(50);
-        }
     }
 
     private String awaitMetric(String line) throws Exception {

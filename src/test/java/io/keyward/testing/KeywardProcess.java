@@ -69,6 +69,15 @@ public final class KeywardProcess implements AutoCloseable {
      * returns it; datagrams seen before are not looked at again.
      */
     public String await(String state, int seconds) throws IOException {
+        return awaitLine(state::equals, state, seconds);
+    }
+
+    /** Waits for a datagram with a line that starts with {@code prefix} (STATUS=..., EXTEND_TIMEOUT_USEC=). */
+    public String awaitStarting(String prefix, int seconds) throws IOException {
+        return awaitLine(l -> l.startsWith(prefix), prefix + "...", seconds);
+    }
+
+    private String awaitLine(java.util.function.Predicate<String> wanted, String state, int seconds) throws IOException {
         long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
         byte[] buf = new byte[4096];
         while (System.nanoTime() < until) {
@@ -81,10 +90,19 @@ public final class KeywardProcess implements AutoCloseable {
             }
             String text = new String(p.getData(), 0, p.getLength(), StandardCharsets.UTF_8);
             received.add(text);
-            if (text.lines().anyMatch(state::equals)) return text;
+            if (text.lines().anyMatch(wanted)) return text;
         }
         throw new AssertionError(name + " sent no " + state + " within " + seconds + " s (" + received + ")"
                 + (alive() ? "" : "; it exited with " + process.exitValue()) + "; log: " + tail());
+    }
+
+    /** Waits until {@code file} exists; fails naming the log's end if it does not appear. */
+    public void awaitFile(Path file, int seconds) throws Exception {
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        while (!Files.exists(file)) {
+            if (System.nanoTime() > until) throw new AssertionError(file + " never appeared; log: " + tail());
+            Thread.sleep(50);
+        }
     }
 
     /** Sends a signal (HUP, TERM, ...). */
