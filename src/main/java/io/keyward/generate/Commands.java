@@ -17,7 +17,7 @@ final class Commands {
     record Generator(List<String> argv, Duration timeout, Map<String, String> env) implements Plugins.Generator {
         @Override
         public String generate() throws IOException {
-            CommandRunner.Result r = CommandRunner.run(argv, null, env, timeout, List.of());
+            Programs.Result r = Programs.run("generator", argv, null, env, timeout, List.of(), true);
             if (r.exitCode() != 0) throw new IOException(argv.get(0) + " exited with " + r.exitCode());
             String value = stripNewline(r.stdout());
             if (value.isEmpty()) throw new IOException(argv.get(0) + " printed nothing");
@@ -34,8 +34,8 @@ final class Commands {
     record Issuer(Policy.IssuerSpec.Command spec, Map<String, String> env) implements Plugins.Issuer {
         @Override
         public String issue(String secretId, String requestId) throws IOException {
-            CommandRunner.Result r = CommandRunner.run(spec.issue(), null,
-                    with(env, "KEYWARD_SECRET_ID", secretId, "KEYWARD_REQUEST_ID", requestId), spec.timeout(), List.of());
+            Programs.Result r = Programs.run("issuer " + spec.name() + ": issue", spec.issue(), null,
+                    with(env, "KEYWARD_SECRET_ID", secretId, "KEYWARD_REQUEST_ID", requestId), spec.timeout(), List.of(), true);
             if (r.exitCode() != 0) throw new IOException("issuer " + spec.name() + ": issue exited with " + r.exitCode());
             String key = stripNewline(r.stdout());
             if (key.isEmpty()) throw new IOException("issuer " + spec.name() + ": issue printed no key");
@@ -45,17 +45,17 @@ final class Commands {
         @Override
         public void accept(String secretId, String value) throws IOException {
             if (spec.accept().isEmpty()) return;
-            expectZero("accept", CommandRunner.run(spec.accept(), value, with(env, "KEYWARD_SECRET_ID", secretId),
-                    spec.timeout(), List.of(value)));
+            expectZero("accept", Programs.run("issuer " + spec.name() + ": accept", spec.accept(), value,
+                    with(env, "KEYWARD_SECRET_ID", secretId), spec.timeout(), List.of(value), true));
         }
 
         @Override
         public void revoke(String secretId, String value) throws IOException {
-            expectZero("revoke", CommandRunner.run(spec.revoke(), value, with(env, "KEYWARD_SECRET_ID", secretId),
-                    spec.timeout(), List.of(value)));
+            expectZero("revoke", Programs.run("issuer " + spec.name() + ": revoke", spec.revoke(), value,
+                    with(env, "KEYWARD_SECRET_ID", secretId), spec.timeout(), List.of(value), true));
         }
 
-        private void expectZero(String what, CommandRunner.Result r) throws IOException {
+        private void expectZero(String what, Programs.Result r) throws IOException {
             if (r.exitCode() != 0) throw new IOException("issuer " + spec.name() + ": " + what + " exited with " + r.exitCode());
         }
 
@@ -70,7 +70,8 @@ final class Commands {
         @Override
         public void verify(String secretId, SecretData value) throws IOException {
             String v = value.string(field).orElse("");
-            CommandRunner.Result r = CommandRunner.run(argv, v, with(env, "KEYWARD_SECRET_ID", secretId), timeout, List.of(v));
+            Programs.Result r = Programs.run("verifier", argv, v, with(env, "KEYWARD_SECRET_ID", secretId), timeout,
+                    List.of(v), true);
             if (r.exitCode() == 1) throw new Plugins.Rejected(argv.get(0) + " rejected the new value");
             if (r.exitCode() != 0) throw new IOException(argv.get(0) + " exited with " + r.exitCode());
         }

@@ -52,9 +52,37 @@ final class GeneratorsTest {
         assertThatThrownBy(() -> new Commands.Generator(List.of("bash", "-c", "true"), Duration.ofSeconds(5), Map.of())
                 .generate()).hasMessage("bash printed nothing");
         assertThatThrownBy(() -> new Commands.Generator(List.of("sleep", "5"), Duration.ofMillis(300), Map.of())
-                .generate()).hasMessage("sleep did not finish within 300 ms");
+                .generate()).hasMessage("generator: sleep did not finish within 300 ms");
         assertThatThrownBy(() -> new Commands.Generator(List.of("/nonexistent/tool"), Duration.ofSeconds(1), Map.of())
-                .generate()).hasMessageStartingWith("cannot start /nonexistent/tool");
+                .generate()).hasMessageStartingWith("generator: cannot start /nonexistent/tool");
+    }
+
+    /**
+     * A generator that times out is killed with every process it started (a shell's background
+     * child too), as reload and health commands are: one runner for all of them.
+     */
+    @Test
+    void aCommandThatTimesOut_isKilledWithItsChildren() throws Exception {
+        java.nio.file.Path pidFile = io.keyward.testing.TestDirs.fresh("generator-tree").resolve("child.pid");
+        assertThatThrownBy(() -> new Commands.Generator(List.of("bash", "-c", "sleep 600 & echo $! > " + pidFile + "; wait"),
+                Duration.ofMillis(500), Map.of()).generate()).hasMessageContaining("did not finish within 500 ms");
+        long child = Long.parseLong(java.nio.file.Files.readString(pidFile).strip());
+        long until = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
+        while (running(child) && System.nanoTime() < until) Thread.sleep(50);
+        assertThat(running(child)).as("child " + child + " still runs").isFalse();
+    }
+
+    /** Alive and not a zombie waiting to be reaped (whoever adopted it may not reap at once). */
+    private static boolean running(long pid) throws java.io.IOException {
+        java.nio.file.Path stat = java.nio.file.Path.of("/proc", String.valueOf(pid), "stat");
+        if (!java.nio.file.Files.exists(stat)) return false;
+        String s;
+        try {
+            s = java.nio.file.Files.readString(stat);
+        } catch (java.nio.file.NoSuchFileException gone) {
+            return false;
+        }
+        return s.charAt(s.lastIndexOf(')') + 2) != 'Z';
     }
 
     @Test
