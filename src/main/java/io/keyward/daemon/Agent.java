@@ -81,7 +81,7 @@ public final class Agent implements AutoCloseable {
         this.fingerprints = fingerprints;
         this.clock = clock;
         this.generators = generators;
-        this.docbits = new DocBits(DocBits.defaultHttpClient(), Sleeper.system());
+        this.docbits = new DocBits(DocBits.defaultHttpClient());
         this.hooks = hooks;
         this.ledger = ledger;
         this.members = new Members(vault, config.state(), clock, Members.Identity.of(config.agentId(), version()));

@@ -3,37 +3,31 @@ package io.keyward.docbits;
 import io.keyward.policy.Policy;
 import io.keyward.rotation.KeySource;
 import io.keyward.rotation.Plugins;
-import io.keyward.rotation.Retrier;
 import io.keyward.rotation.SecretPath;
 import io.keyward.rotation.SecretStore;
-import io.keyward.rotation.Sleeper;
 import java.io.IOException;
 import java.net.http.HttpClient;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
-import java.util.concurrent.ThreadLocalRandom;
 import tools.jackson.databind.JsonNode;
 
 /** Builds DocBits issuers and verifiers from the policy; one shared HTTP client serves them all. */
 public final class DocBits {
 
     private final HttpClient http;
-    private final Sleeper sleeper;
 
-    public DocBits(HttpClient http, Sleeper sleeper) {
+    public DocBits(HttpClient http) {
         this.http = http;
-        this.sleeper = sleeper;
     }
 
     public static HttpClient defaultHttpClient() {
         return HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
     }
 
+    /** A client making one HTTP call per request; the policy's retrier repeats what may pass. */
     public DocBitsClient client(java.net.URI base, Duration timeout) {
-        return new DocBitsClient(base, http, timeout,
-                new Retrier(new Retrier.Backoff(4, Duration.ofMillis(500), Duration.ofSeconds(30)), sleeper,
-                        () -> ThreadLocalRandom.current().nextDouble()));
+        return new DocBitsClient(base, http, timeout);
     }
 
     /**

@@ -1,7 +1,6 @@
 package io.keyward.docbits;
 
 import io.keyward.rotation.Plugins;
-import io.keyward.rotation.Retrier;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -16,8 +15,11 @@ import tools.jackson.databind.json.JsonMapper;
 /**
  * Talks to one DocBits host: the key goes in {@code X-API-KEY} (no Bearer), the organisation in
  * {@code X-ORG-ID}; answers are the {@code success}/{@code data}/{@code message} envelope. 401 and
- * 403 are definite ({@link Plugins.Rejected}); 422 names the malformed body; 429 and 5xx are
- * retried with backoff, honouring {@code Retry-After}. A key never appears in an error.
+ * 403 are definite ({@link Plugins.Rejected}); 422 names the malformed body; 429 and 5xx are a
+ * {@link DocBitsException} carrying {@code Retry-After}. Each request is one HTTP call: the
+ * caller's retrier (the policy's attempts and backoff) repeats it, honouring {@code Retry-After},
+ * so a service that asks to slow down gets no more calls than the policy allows. A key never
+ * appears in an error.
  */
 public final class DocBitsClient {
 
@@ -26,14 +28,12 @@ public final class DocBitsClient {
     private final URI base;
     private final HttpClient http;
     private final Duration timeout;
-    private final Retrier retrier;
 
-    public DocBitsClient(URI base, HttpClient http, Duration timeout, Retrier retrier) {
+    public DocBitsClient(URI base, HttpClient http, Duration timeout) {
         String b = base.toString();
         this.base = URI.create(b.endsWith("/") ? b.substring(0, b.length() - 1) : b);
         this.http = http;
         this.timeout = timeout;
-        this.retrier = retrier;
     }
 
     public URI base() {
@@ -52,10 +52,6 @@ public final class DocBitsClient {
 
     /** Any call; returns the envelope's {@code data} (or the whole answer when it has none). */
     public JsonNode call(String method, String path, String key, String org, String body) throws IOException {
-        return retrier.call(() -> once(method, path, key, org, body), e -> e instanceof DocBitsException);
-    }
-
-    private JsonNode once(String method, String path, String key, String org, String body) throws IOException {
         URI uri = URI.create(base + (path.startsWith("/") ? path : "/" + path));
         HttpRequest.Builder b = HttpRequest.newBuilder(uri).timeout(timeout).header("Accept", "application/json")
                 .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));

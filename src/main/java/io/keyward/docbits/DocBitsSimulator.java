@@ -53,6 +53,7 @@ public final class DocBitsSimulator implements AutoCloseable {
     private final Map<String, String> integrations = new ConcurrentHashMap<>();
     private final List<Request> requests = Collections.synchronizedList(new ArrayList<>());
     private final AtomicInteger fail429 = new AtomicInteger();
+    private final AtomicInteger calls = new AtomicInteger();
     private final AtomicInteger fail5xx = new AtomicInteger();
     private volatile long latencyMillis;
 
@@ -122,6 +123,11 @@ public final class DocBitsSimulator implements AutoCloseable {
         return Optional.ofNullable(integrations.get(integration));
     }
 
+    /** How many API calls arrived (not counting the simulator's own /_sim endpoints), answered or not. */
+    public int calls() {
+        return calls.get();
+    }
+
     public void failNext429(int n) {
         fail429.set(n);
     }
@@ -167,6 +173,7 @@ public final class DocBitsSimulator implements AutoCloseable {
         }
         int status;
         Map<String, Object> answer;
+        if (!path.startsWith("/_sim")) calls.incrementAndGet();
         if (!path.startsWith("/_sim") && fail429.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
             ex.getResponseHeaders().add("Retry-After", "1");
             status = 429;

@@ -2,6 +2,7 @@ package io.keyward.docbits;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import io.keyward.rotation.Plugins;
 import io.keyward.rotation.Retrier;
@@ -26,8 +27,7 @@ final class DocBitsClientTest {
     @BeforeEach
     void start() throws Exception {
         sim = DocBitsSimulator.start(0, Clock.systemUTC());
-        client = new DocBitsClient(sim.baseUrl(), HttpClient.newHttpClient(), Duration.ofSeconds(2),
-                new Retrier(new Retrier.Backoff(3, Duration.ofMillis(10), Duration.ofSeconds(5)), waits::add, () -> 1.0));
+        client = new DocBitsClient(sim.baseUrl(), HttpClient.newHttpClient(), Duration.ofSeconds(2));
     }
 
     @AfterEach
@@ -69,21 +69,29 @@ final class DocBitsClientTest {
                 .isInstanceOf(Plugins.Rejected.class).hasMessageContaining("refused the organisation (403");
     }
 
+    /** One call per request: a 429 is handed to the caller's retrier with its Retry-After, and a retry then passes. */
     @Test
-    void tooManyRequests_isRetried_afterRetryAfter() throws Exception {
+    void tooManyRequests_isOneCall_handingRetryAfterOn() throws Exception {
         String key = Leaks.track(sim.createKey("ops", Set.of("acme")));
-        sim.failNext429(2);
-        client.probe(key, "acme");
-        assertThat(waits).containsExactly(Duration.ofSeconds(1), Duration.ofSeconds(1));
+        sim.failNext429(1);
+        int before = sim.calls();
+        DocBitsException e = catchThrowableOfType(() -> client.probe(key, "acme"), DocBitsException.class);
+        assertThat(e.getMessage()).contains("asks to slow down (429)");
+        assertThat(e.retryAfter()).contains(Duration.ofSeconds(1));
+        assertThat(sim.calls() - before).isEqualTo(1);
+        new Retrier(new Retrier.Backoff(3, Duration.ofMillis(10), Duration.ofSeconds(5)), waits::add, () -> 1.0)
+                .run(() -> client.probe(key, "acme"), x -> x instanceof DocBitsException);
+        assertThat(waits).isEmpty();
     }
 
     @Test
-    void serverErrors_areRetried_thenReported() throws Exception {
+    void serverErrors_areOneCall_andReported() throws Exception {
         String key = Leaks.track(sim.createKey("ops", Set.of("acme")));
         sim.failNext5xx(5);
+        int before = sim.calls();
         assertThatThrownBy(() -> client.probe(key, "acme"))
                 .isInstanceOf(DocBitsException.class).hasMessageContaining("failed (503: Service unavailable)");
-        assertThat(waits).hasSize(2);
+        assertThat(sim.calls() - before).isEqualTo(1);
     }
 
     @Test

@@ -99,7 +99,7 @@ final class DocBitsManualTest {
                 "    targets:",
                 "      - { id: ion-gateway, type: file, path: " + file + " }",
                 ""));
-        DocBits docbits = new DocBits(DocBits.defaultHttpClient(), d -> { });
+        DocBits docbits = new DocBits(DocBits.defaultHttpClient());
         targets = new Targets(Targets.defaultHttpClient(), store, fp, clock, d -> { }, () -> 0.5, p.restarts());
         Policy.SecretPolicy s = p.secrets().get(0);
         b = new SecretBinding(s, docbits.source((Policy.IssuerSpec.DocBits) p.issuers().get("docbits-us"), store),
@@ -185,7 +185,7 @@ final class DocBitsManualTest {
 
         // Some consumer keyward does not know about keeps calling DocBits with k1.
         clock.advance(Duration.ofHours(1).plusSeconds(1));
-        new DocBits(DocBits.defaultHttpClient(), d -> { }).client(sim.baseUrl(), Duration.ofSeconds(5)).probe(k1, "acme");
+        new DocBits(DocBits.defaultHttpClient()).client(sim.baseUrl(), Duration.ofSeconds(5)).probe(k1, "acme");
         Outcome blocked = rotator.resume(b);
         assertThat(blocked).isInstanceOf(Outcome.Waiting.class);
         assertThat(blocked.describe()).contains("still used").contains("a consumer still holds it");

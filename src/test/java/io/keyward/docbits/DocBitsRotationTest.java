@@ -37,6 +37,7 @@ final class DocBitsRotationTest {
     private JsonAuditLog audit;
     private Rotator rotator;
     private SecretPath admin;
+    private final List<Duration> waits = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     @BeforeEach
     void setUp(TestVault vault) throws Exception {
@@ -46,7 +47,7 @@ final class DocBitsRotationTest {
         audit = JsonAuditLog.open(TestDirs.fresh("docbits").resolve("audit.jsonl"), "docbits", Clock.systemUTC());
         store = VaultClient.connect(vault.rootSettings(), audit, fp, Clock.systemUTC());
         rotator = Rotator.builder(store, new Rotator.Settings(vault.uniquePath("state"), "docbits-agent", Duration.ofMinutes(1)))
-                .audit(audit, fp).waits(d -> { }, () -> 0.5).build();
+                .audit(audit, fp).waits(waits::add, () -> 0.5).build();
         admin = vault.uniquePath("docbits-admin");
         store.write(admin, SecretData.of("api_key", Leaks.track(sim.createKey("keyward-admin", Set.of("acme")))),
                 OptionalInt.empty());
@@ -98,6 +99,25 @@ final class DocBitsRotationTest {
         assertThat(java.nio.file.Files.readString(file)).isEqualTo(k1);
     }
 
+    /**
+     * A DocBits that keeps answering 429: each step makes one HTTP call per attempt of the policy
+     * (2 here), waiting the Retry-After it was given between them. The issue step fails, and the
+     * rollback's own step (asking for the key of that request again, to revoke it) waits for later.
+     */
+    @Test
+    void aServiceAskingToSlowDown_getsOneCallPerPolicyAttempt() throws Exception {
+        java.nio.file.Path file = TestDirs.credentials("docbits").resolve("docbits-key");
+        SecretBinding b = binding("[acme]", file);
+        sim.failNext429(1000);
+        int before = sim.calls();
+        Outcome o = rotator.rotate(b, true, false, "manual");
+        assertThat(o).isInstanceOf(Outcome.Waiting.class);
+        assertThat(o.describe()).contains("rolling back").contains("asks to slow down (429)");
+        assertThat(sim.calls() - before).isEqualTo(4);
+        assertThat(waits).containsExactly(Duration.ofSeconds(1), Duration.ofSeconds(1));
+        sim.failNext429(0);
+    }
+
     private String live(SecretBinding b) throws Exception {
         return store.read(b.livePath()).orElseThrow().data().string("api_key").orElseThrow();
     }
@@ -130,7 +150,7 @@ final class DocBitsRotationTest {
                 "    targets:",
                 "      - { id: ion-gateway, type: file, path: " + file + " }",
                 ""));
-        DocBits docbits = new DocBits(DocBits.defaultHttpClient(), d -> { });
+        DocBits docbits = new DocBits(DocBits.defaultHttpClient());
         Policy.SecretPolicy s = p.secrets().get(0);
         return new SecretBinding(s, docbits.source((Policy.IssuerSpec.DocBits) p.issuers().get("docbits-eu"), store),
                 List.of(docbits.verifier((Policy.VerifySpec.DocBits) s.verify().get(0), "api_key")),
