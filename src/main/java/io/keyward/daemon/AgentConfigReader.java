@@ -198,7 +198,7 @@ final class AgentConfigReader {
 
         Duration connect = Duration.ofSeconds(5);
         Duration request = Duration.ofSeconds(30);
-        Retrier.Backoff retry = new Retrier.Backoff(4, Duration.ofMillis(250), Duration.ofSeconds(5));
+        Retrier.Backoff retry = Retrier.Backoff.of(io.keyward.policy.Backoffs.VAULT);
         if (v != null) {
             Optional<Fields> t = v.object("timeouts");
             if (t.isPresent()) {
@@ -208,15 +208,13 @@ final class AgentConfigReader {
             }
             Optional<Fields> r = v.object("retry");
             if (r.isPresent()) {
-                int attempts = r.get().integer("attempts", 4, 1, 20);
-                Duration initial = r.get().duration("initial_backoff", Duration.ofMillis(250), Duration.ZERO, Duration.ofMinutes(1));
-                Duration max = r.get().duration("max_backoff", Duration.ofSeconds(5), Duration.ZERO, Duration.ofMinutes(10));
-                if (max.compareTo(initial) < 0) {
-                    problems.add(r.get().markOf("max_backoff"), "vault.retry.max_backoff is shorter than initial_backoff",
-                            "make max_backoff at least " + io.keyward.policy.Durations.format(initial));
-                    max = initial;
+                for (String old : java.util.List.of("initial_backoff", "max_backoff")) { // has() also marks it known
+                    if (r.get().has(old)) {
+                        problems.add(r.get().markOf(old), "vault.retry." + old + " is now written as in the policy",
+                                "write backoff: { initial: 250ms, max: 5s } beside attempts");
+                    }
                 }
-                retry = new Retrier.Backoff(attempts, initial, max);
+                retry = Retrier.Backoff.of(io.keyward.policy.Backoffs.read(r.get(), io.keyward.policy.Backoffs.VAULT));
                 r.get().finish();
             }
             v.finish();

@@ -43,7 +43,7 @@ final class PolicyReader {
     private final Problems problems = new Problems();
     private ZoneId defaultZone = ZoneId.of("UTC");
     private Duration defaultGrace = Duration.ofHours(1);
-    private Policy.RetrySpec defaultRetry = new Policy.RetrySpec(3, Duration.ofSeconds(1), Duration.ofMinutes(1));
+    private Policy.RetrySpec defaultRetry = Backoffs.STEPS;
     private Duration defaultRetryCap = RETRY_CAP;
     /** The longest wait between attempts after rotations that rolled back. */
     static final Duration RETRY_CAP = Duration.ofHours(6);
@@ -763,21 +763,7 @@ final class PolicyReader {
     }
 
     private Policy.RetrySpec retry(Fields f, Policy.RetrySpec fallback) {
-        int attempts = f.integer("attempts", fallback.attempts(), 1, 20);
-        Duration initial = fallback.initial();
-        Duration max = fallback.max();
-        Optional<Fields> b = f.object("backoff");
-        if (b.isPresent()) {
-            initial = b.get().duration("initial", initial, Duration.ZERO, Duration.ofHours(1));
-            max = b.get().duration("max", max, Duration.ZERO, Duration.ofDays(1));
-            if (max.compareTo(initial) < 0) {
-                problems.add(b.get().markOf("max"), "backoff max " + Durations.format(max) + " is shorter than initial "
-                        + Durations.format(initial), "make max at least the initial backoff");
-                max = initial;
-            }
-            b.get().finish();
-        }
-        return new Policy.RetrySpec(attempts, initial, max);
+        return Backoffs.read(f, fallback);
     }
 
     private Optional<Duration> nonNegative(Fields f, String key) {

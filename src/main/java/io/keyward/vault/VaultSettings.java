@@ -36,7 +36,7 @@ public record VaultSettings(
     public static VaultSettings of(URI address, VaultAuth auth) {
         return new VaultSettings(address, Optional.empty(), auth, TlsSettings.defaults(),
                 Duration.ofSeconds(5), Duration.ofSeconds(30),
-                new Retrier.Backoff(4, Duration.ofMillis(250), Duration.ofSeconds(5)));
+                Retrier.Backoff.of(io.keyward.policy.Backoffs.VAULT));
     }
 
     public VaultSettings withRetry(Retrier.Backoff backoff) {

@@ -32,7 +32,8 @@ final class AgentConfigTest {
                 Path.of("/etc/keyward/vault-role-id"), Path.of("/run/credentials/keyward.service/vault-secret-id")));
         assertThat(c.vault().tls().caFile()).contains(Path.of("/etc/keyward/vault-ca.pem"));
         assertThat(c.vault().tls().skipVerify()).isFalse();
-        assertThat(c.vault().retry().attempts()).isEqualTo(4);
+        assertThat(c.vault().retry()).isEqualTo(new io.keyward.rotation.Retrier.Backoff(4, Duration.ofMillis(250),
+                Duration.ofSeconds(5)));
         assertThat(c.vault().requestTimeout()).isEqualTo(Duration.ofSeconds(30));
         assertThat(c.state().toString()).isEqualTo("secret/keyward");
         assertThat(c.audit().file()).isEqualTo(Path.of("/var/log/keyward/audit.jsonl"));
@@ -41,6 +42,22 @@ final class AgentConfigTest {
                 .isEqualTo("127.0.0.1:9464"));
         assertThat(c.stateDir()).isEqualTo(Path.of("/var/lib/keyward"));
         assertThat(c.fleet()).isEqualTo(new AgentConfig.Fleet(Duration.ofSeconds(30), Duration.ofMinutes(15)));
+    }
+
+    /** vault.retry is read by the policy's reader: the same keys, limits and messages as a secret's attempts and backoff. */
+    @Test
+    void vaultRetry_hasThePolicyShape(@TempDir Path dir) throws Exception {
+        Path f = Files.writeString(dir.resolve("k.yaml"),
+                "vault:\n  retry:\n    attempts: 2\n    backoff: { initial: 1s, max: 3s }\n");
+        assertThat(AgentConfig.load(f, Map.of("VAULT_TOKEN", "t"), "h").vault().retry())
+                .isEqualTo(new io.keyward.rotation.Retrier.Backoff(2, Duration.ofSeconds(1), Duration.ofSeconds(3)));
+        Path bad = Files.writeString(dir.resolve("bad.yaml"),
+                "vault:\n  retry:\n    backoff: { initial: 10s, max: 1s }\n");
+        assertThatThrownBy(() -> AgentConfig.load(bad, Map.of("VAULT_TOKEN", "t"), "h"))
+                .hasMessageContaining("bad.yaml:3:35: backoff max 1s is shorter than initial 10s (make max at least the initial backoff)");
+        Path policy = Files.writeString(dir.resolve("p.yaml"), "defaults:\n  backoff: { initial: 10s, max: 1s }\nsecrets: []\n");
+        assertThatThrownBy(() -> io.keyward.policy.Policy.load(policy))
+                .hasMessageContaining("p.yaml:2:33: backoff max 1s is shorter than initial 10s (make max at least the initial backoff)");
     }
 
     @Test
@@ -118,6 +135,7 @@ final class AgentConfigTest {
                 Arguments.of("bad-address.yaml", "2:12", "is not an http(s) URL"),
                 Arguments.of("bad-duration.yaml", "6:14", "'five seconds' is not a duration"),
                 Arguments.of("bad-retry.yaml", "6:15", "attempts is 0, outside 1..20"),
+                Arguments.of("bad-retry-old-keys.yaml", "6:22", "vault.retry.initial_backoff is now written as in the policy"),
                 Arguments.of("bad-no-token.yaml", "2:3", "no Vault token"),
                 Arguments.of("bad-tls-half-client-cert.yaml", "6:5", "needs both client_cert_file and client_key_file"),
                 Arguments.of("bad-unset-variable.yaml", "6:21", "uses ${NO_SUCH_VARIABLE}, which is not set"),
