@@ -35,9 +35,9 @@ import org.slf4j.LoggerFactory;
 /**
  * keyward as a service. Start order: policy, metrics listener, Vault login (waited for as long
  * as Vault is down: {@link VaultWait}), recovery of every rotation left in flight, schedule, then
- * READY=1 to systemd. SIGHUP reloads the policy (an
- * invalid one is rejected and the last good one stays); SIGTERM and SIGINT stop it: no new step
- * starts, the step in progress finishes and is journaled, then the process exits.
+ * READY=1 to systemd. SIGHUP reloads the policy (an invalid one is rejected and the last good one
+ * stays); SIGTERM and SIGINT stop it: no new step starts, the step in progress finishes and is
+ * journaled, then the process exits.
  */
 public final class Daemon implements AutoCloseable {
 
