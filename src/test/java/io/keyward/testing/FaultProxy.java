@@ -56,6 +56,7 @@ public final class FaultProxy implements AutoCloseable {
     private volatile Predicate<Request> dropAnswer = r -> false;
     private volatile int dropBudget;
     private volatile ServerSocket server;
+    private volatile Socket placeholder;
     private volatile boolean closed;
 
     private FaultProxy(InetSocketAddress upstream) throws IOException {
@@ -94,7 +95,10 @@ public final class FaultProxy implements AutoCloseable {
             closeQuietly(server);
             server = null;
             open.forEach(FaultProxy::closeQuietly);
+            holdPort();
         } else if (before == Mode.REFUSE) {
+            closeQuietly(placeholder);
+            placeholder = null;
             try {
                 ServerSocket s = listen(port);
                 server = s;
@@ -131,6 +135,32 @@ public final class FaultProxy implements AutoCloseable {
         return true;
     }
 
+    /**
+     * Keeps the port while refusing: a socket bound to it without listening, so connections are
+     * refused and a server started meanwhile (in this JVM or another) is not handed the free port
+     * and answers in the proxy's place. (SO_REUSEADDR lets it bind beside the proxy's closed
+     * connections, still in TIME_WAIT on that port.)
+     */
+    private void holdPort() {
+        for (int attempt = 0; attempt < 40; attempt++) { // the proxy's own closed connections may hold it a moment
+            try {
+                Socket s = new Socket();
+                s.setReuseAddress(true);
+                s.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
+                placeholder = s;
+                return;
+            } catch (IOException e) {
+                try {
+                    Thread.sleep(25);
+                } catch (InterruptedException stop) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+        }
+        // not held: the port is merely free, as it would be with Vault stopped
+    }
+
     private static ServerSocket listen(int port) throws IOException {
         ServerSocket s = new ServerSocket();
         s.setReuseAddress(true);
@@ -159,7 +189,7 @@ public final class FaultProxy implements AutoCloseable {
     private void serve(Socket client) {
         Socket server = null;
         try {
-            if (mode == Mode.RESET) {
+            if (mode == Mode.RESET || mode == Mode.REFUSE) {
                 reset(client);
                 return;
             }
@@ -170,7 +200,7 @@ public final class FaultProxy implements AutoCloseable {
                 if (request == null) return;
                 Request r = head(request);
                 Mode now = mode;
-                if (now == Mode.RESET) {
+                if (now == Mode.RESET || now == Mode.REFUSE) { // REFUSE: a connection that outlived the switch
                     reset(client);
                     return;
                 }
@@ -289,6 +319,7 @@ public final class FaultProxy implements AutoCloseable {
     public synchronized void close() {
         closed = true;
         closeQuietly(server);
+        closeQuietly(placeholder);
         open.forEach(FaultProxy::closeQuietly);
     }
 }
