@@ -3,14 +3,12 @@ package io.keyward.audit;
 import io.keyward.rotation.AuditEvent;
 import io.keyward.rotation.AuditLog;
 import io.keyward.rotation.AuditUnavailableException;
+import java.io.FileOutputStream;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
 import java.time.Instant;
@@ -61,7 +59,8 @@ public final class JsonAuditLog implements AuditLog, AutoCloseable {
     private final Path file;
     private final Rolling rolling;
     private final Deque<Held> held = new ArrayDeque<>();
-    private FileChannel out;
+    /** A stream, not a FileChannel: an interrupted thread must not close the audit file for everyone. */
+    private FileOutputStream out;
     private long size;
     private LocalDate day;
     private long seq;
@@ -205,8 +204,7 @@ public final class JsonAuditLog implements AuditLog, AutoCloseable {
         rollIfDue(bytes.length);
         long before = size;
         try {
-            ByteBuffer b = ByteBuffer.wrap(bytes);
-            while (b.hasRemaining()) out.write(b);
+            out.write(bytes);
         } catch (IOException e) {
             cutBack(before);
             throw e;
@@ -222,7 +220,7 @@ public final class JsonAuditLog implements AuditLog, AutoCloseable {
      */
     private void cutBack(long to) {
         try {
-            if (out != null && out.size() > to) out.truncate(to);
+            if (out != null && out.getChannel().size() > to) out.getChannel().truncate(to);
         } catch (IOException e) {
             // the next open finds the size as it is; a partial line would be reported by verify
         }
@@ -274,8 +272,8 @@ public final class JsonAuditLog implements AuditLog, AutoCloseable {
                 // not POSIX, or created meanwhile
             }
         }
-        out = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
-        size = out.size();
+        out = new FileOutputStream(file.toFile(), true);
+        size = Files.size(file);
     }
 
     private void closeActive() {

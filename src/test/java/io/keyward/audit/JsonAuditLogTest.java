@@ -78,6 +78,24 @@ final class JsonAuditLogTest {
         }
     }
 
+    /** A thread interrupted while it writes a line (a pool shutting down) does not close the file for the others. */
+    @Test
+    void anInterruptedWriter_writesItsLine_andTheFileStaysOpen() throws Exception {
+        Path file = TestDirs.fresh("audit").resolve("audit.jsonl");
+        try (JsonAuditLog log = JsonAuditLog.open(file, "a", clock)) {
+            Thread.currentThread().interrupt();
+            try {
+                log.record(AuditEvent.of("interrupted").build());
+            } finally {
+                assertThat(Thread.interrupted()).isTrue();
+            }
+            assertThat(log.blocked()).isEmpty();
+            log.record(AuditEvent.of("after").build());
+        }
+        assertThat(Files.readAllLines(file)).extracting(l -> JSON.readTree(l).path("event").asString())
+                .containsExactly("interrupted", "after");
+    }
+
     @Test
     void reopen_appends() throws Exception {
         Path file = TestDirs.fresh("audit").resolve("audit.jsonl");
