@@ -70,7 +70,11 @@ final class Sync {
             throws StoreException {
         int version = live.version();
         List<String> failures = deliver(b, version, live.data(), null, force);
-        Optional<Journal.Journaled> j = core.journal().read(b.id());
+        // The journal is read only when the marks name a rotation this agent has not settled: with
+        // nothing in flight one read of the live version is the whole sync. (A rotation promoted
+        // a moment before its marks are written is acknowledged at the next watch.)
+        boolean unsettled = rotation.isPresent() && !rotation.get().equals(ledger(b).settled());
+        Optional<Journal.Journaled> j = unsettled ? core.journal().read(b.id()) : Optional.empty();
         boolean flight = j.isPresent() && j.get().entry().active() && j.get().entry().phase().promoted();
         if (flight && (failures.isEmpty() || j.get().entry().newVersion() > version)) {
             Outcome member = new Claims(core).drive(b, j.get(), false);
