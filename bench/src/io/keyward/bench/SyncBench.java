@@ -86,9 +86,15 @@ public final class SyncBench {
             Files.writeString(dir.resolve("warm.yaml"), BenchSecrets.policy(warmPrefix, Math.min(secrets, 2_000), hotOut.resolve("warm"), false));
             Files.writeString(dir.resolve("hot.yaml"), BenchSecrets.policy(hotPrefix, secrets, hotOut.resolve("hot"), false));
             java.util.Map<String, String> env = java.util.Map.of();
-            io.keyward.daemon.AgentConfig agentConfig = io.keyward.daemon.AgentConfig.load(config, env, "bench");
+            // each with its own state folder (ledger), as another host's agent: the secret ids repeat across the runs
+            io.keyward.daemon.AgentConfig warmConfig = io.keyward.daemon.AgentConfig.load(Files.writeString(
+                    dir.resolve("keyward-warm.yaml"), Files.readString(config).replace("dir: " + dir.resolve("state"),
+                            "dir: " + dir.resolve("state-warm"))), env, "bench");
+            io.keyward.daemon.AgentConfig agentConfig = io.keyward.daemon.AgentConfig.load(Files.writeString(
+                    dir.resolve("keyward-running.yaml"), Files.readString(config).replace("dir: " + dir.resolve("state"),
+                            "dir: " + dir.resolve("state-running"))), env, "bench");
             double running;
-            try (io.keyward.daemon.Agent warm = io.keyward.daemon.Agent.start(agentConfig,
+            try (io.keyward.daemon.Agent warm = io.keyward.daemon.Agent.start(warmConfig,
                     io.keyward.policy.Policy.load(dir.resolve("warm.yaml")), Clock.systemUTC(),
                     io.keyward.rotation.Plugins.PhaseListener.none(), env)) {
                 syncAll(warm, threads);
@@ -125,10 +131,10 @@ public final class SyncBench {
             }
             for (Future<io.keyward.rotation.Outcome> f : runs) {
                 io.keyward.rotation.Outcome o = f.get();
-                if (!(o instanceof io.keyward.rotation.Outcome.Completed)) throw new IllegalStateException(o.describe());
+                if (!(o instanceof io.keyward.rotation.Outcome.Delivered)) throw new IllegalStateException(o.describe());
             }
         } finally {
-            pool.shutdownNow();
+            pool.shutdown(); // not shutdownNow: an interrupt would abort file writes still under way
         }
     }
 
