@@ -278,21 +278,10 @@ public final class Daemon implements AutoCloseable {
 
     /** WATCHDOG=1 at half of WatchdogSec, only while the scheduler runs. */
     void watchdog(Map<String, String> env) {
-        String usec = env.get("WATCHDOG_USEC");
-        String pid = env.get("WATCHDOG_PID");
-        if (usec == null || usec.isBlank()) return;
-        if (pid != null && !pid.isBlank() && !pid.equals(String.valueOf(ProcessHandle.current().pid()))) return;
-        long every;
-        try {
-            every = Math.max(1, Long.parseLong(usec.strip()) / 2);
-        } catch (NumberFormatException e) {
-            LOG.warn("WATCHDOG_USEC '{}' is not a number; not sending watchdog pings", usec);
-            return;
-        }
-        timers.scheduleAtFixedRate(() -> {
+        SystemdNotify.watchdogEvery(env).ifPresent(every -> timers.scheduleAtFixedRate(() -> {
             if (schedulerRunning()) systemd.send("WATCHDOG=1");
             else LOG.warn("scheduler not running: withholding the watchdog ping");
-        }, 0, every, TimeUnit.MICROSECONDS);
+        }, 0, TimeUnit.NANOSECONDS.toMicros(every.toNanos()), TimeUnit.MICROSECONDS));
     }
 
     private void installSignals() {

@@ -58,6 +58,26 @@ public final class SystemdNotify implements AutoCloseable {
         }
     }
 
+    /**
+     * How often to send WATCHDOG=1: half of WATCHDOG_USEC, when it is set for this process (no
+     * WATCHDOG_PID, or this process's pid). Empty when systemd watches nothing, or the value is not
+     * a number (logged).
+     */
+    public static java.util.Optional<java.time.Duration> watchdogEvery(Map<String, String> env) {
+        String usec = env.get("WATCHDOG_USEC");
+        String pid = env.get("WATCHDOG_PID");
+        if (usec == null || usec.isBlank()) return java.util.Optional.empty();
+        if (pid != null && !pid.isBlank() && !pid.equals(String.valueOf(ProcessHandle.current().pid()))) {
+            return java.util.Optional.empty();
+        }
+        try {
+            return java.util.Optional.of(java.time.Duration.ofNanos(Math.max(1, Long.parseLong(usec.strip()) / 2) * 1000));
+        } catch (NumberFormatException e) {
+            LOG.warn("WATCHDOG_USEC '{}' is not a number; not sending watchdog pings", usec);
+            return java.util.Optional.empty();
+        }
+    }
+
     /** A STATUS= line: one line of at most 200 characters, as systemctl status shows it. */
     public static String status(String text) {
         String line = text.replace('\n', ' ');

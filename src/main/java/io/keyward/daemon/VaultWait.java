@@ -56,7 +56,7 @@ final class VaultWait {
         this.clock = clock;
         this.sleeper = sleeper;
         this.random = random;
-        this.watchdog = watchdogEvery(env);
+        this.watchdog = SystemdNotify.watchdogEvery(env);
     }
 
     /** Why keyward is not ready while it waits for Vault (empty once it stopped waiting). */
@@ -168,16 +168,6 @@ final class VaultWait {
             return Files.size(f.path()) > 0;
         } catch (IOException e) {
             return false;
-        }
-    }
-
-    private static Optional<Duration> watchdogEvery(Map<String, String> env) {
-        String usec = env.get("WATCHDOG_USEC");
-        if (usec == null || usec.isBlank()) return Optional.empty();
-        try {
-            return Optional.of(Duration.ofNanos(Math.max(1, Long.parseLong(usec.strip()) / 2) * 1000));
-        } catch (NumberFormatException e) {
-            return Optional.empty();
         }
     }
 }
