@@ -34,10 +34,7 @@ final class FleetTest {
     }
 
     private SecretBinding withFile(RotationFixture.Secret s, Path file, AtomicInteger reloads) throws Exception {
-        Policy.TargetSpec.File spec = Policy.TargetSpec.File.raw("file", file, "password",
-                java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
-        Plugins.Target written = new io.keyward.target.Targets(io.keyward.target.Targets.defaultHttpClient(), f.store(),
-                RotationFixture.FINGERPRINTS, f.clock, d -> { }, () -> 0.5, Policy.Restarts.DEFAULT).of(spec, List.of("password"));
+        Plugins.Target written = f.fileTarget("file", file);
         Plugins.Target reload = new Plugins.Target() {
             public String id() {
                 return "reload";

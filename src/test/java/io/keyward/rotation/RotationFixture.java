@@ -94,6 +94,14 @@ final class RotationFixture implements AutoCloseable {
                 audit, FINGERPRINTS, Clock.systemUTC());
     }
 
+    /** A real file target (mode 0600) for the {@code password} field of {@link #randomSecret}. */
+    Plugins.Target fileTarget(String id, java.nio.file.Path file) {
+        return new io.keyward.target.Targets(io.keyward.target.Targets.defaultHttpClient(), store, FINGERPRINTS, clock,
+                d -> { }, () -> 0.5, Policy.Restarts.DEFAULT)
+                .of(Policy.TargetSpec.File.raw(id, file, "password",
+                        java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")), List.of("password"));
+    }
+
     TestVault vault() {
         return vault;
     }

@@ -241,11 +241,7 @@ final class RotationUnderFaultsTest {
     void aTargetFolderMadeReadOnlyForAWhile_deliveryIsRetried_theOldKeyKept_andItCompletesAfter() throws Exception {
         try (FullDisk disk = FullDisk.forSecrets("faults-target")) {
             Path file = disk.dir().resolve("app.key");
-            Plugins.Target target = new io.keyward.target.Targets(io.keyward.target.Targets.defaultHttpClient(), null,
-                    RotationFixture.FINGERPRINTS, Clock.systemUTC(), d -> { }, () -> 0.5,
-                    io.keyward.policy.Policy.Restarts.DEFAULT)
-                    .of(io.keyward.policy.Policy.TargetSpec.File.raw("app", file, "password",
-                            java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")), List.of("password"));
+            Plugins.Target target = f.fileTarget("app", file);
             Agent a = agent();
             RotationFixture.Secret s = f.randomSecret("30d");
             SecretBinding b = s.on(target);
