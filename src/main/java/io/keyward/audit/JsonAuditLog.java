@@ -3,6 +3,7 @@ package io.keyward.audit;
 import io.keyward.rotation.AuditEvent;
 import io.keyward.rotation.AuditLog;
 import io.keyward.rotation.AuditUnavailableException;
+import io.keyward.target.FileErrors;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -154,7 +155,7 @@ public final class JsonAuditLog implements AuditLog, AutoCloseable {
     }
 
     private void unwritable(IOException e) {
-        String why = cause(e);
+        String why = FileErrors.cause(e);
         if (problem == null) {
             unwritableSince = clock.instant();
             LOG.error("the audit file {} cannot be written: {}; steps wait until it can", file, why);
@@ -290,10 +291,6 @@ public final class JsonAuditLog implements AuditLog, AutoCloseable {
         return LocalDate.ofInstant(clock.instant(), ZoneOffset.UTC);
     }
 
-    private static String cause(IOException e) {
-        return io.keyward.target.FileErrors.cause(e);
-    }
-
     @Override
     public synchronized void close() {
         if (!held.isEmpty()) {
@@ -301,7 +298,7 @@ public final class JsonAuditLog implements AuditLog, AutoCloseable {
                 flush();
             } catch (IOException e) {
                 LOG.error("{} audit line{} could not be written to {} before stopping: {}", held.size(),
-                        held.size() == 1 ? "" : "s", file, cause(e));
+                        held.size() == 1 ? "" : "s", file, FileErrors.cause(e));
             }
         }
         closeActive();

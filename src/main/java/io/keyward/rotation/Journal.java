@@ -106,8 +106,8 @@ public final class Journal {
 
     /**
      * Writes an entry with check-and-set, after the audit line that announces it (so no step is
-     * journaled that the audit trail does not show first). When the request left and no answer came, the version it
-     * would have made is read at once: a write that landed counts as done, one that did not is a
+     * journaled that the audit trail does not show first). When the request left and no answer
+     * came, the version it would have made is read at once: a write that landed counts as done, one that did not is a
      * conflict if another agent wrote that version, else the failure stands. Either way an audit
      * line says so; when even that read fails, the next read of the journal settles it.
      */
@@ -123,7 +123,7 @@ public final class Journal {
             Optional<Settled> settled;
             try {
                 settled = settle(open, false);
-            } catch (StoreException unreadable) {
+            } catch (StoreException unreadable) { // the entry at that version cannot be decoded
                 throw e;
             }
             if (settled.isEmpty() || settled.get() == Settled.ABSENT) throw e;
@@ -146,8 +146,7 @@ public final class Journal {
         } catch (VersionGoneException gone) {
             at = Optional.empty();
         } catch (StoreException e) {
-            if (late) return Optional.empty(); // still unknown: the read of the journal itself fails next
-            throw e;
+            return Optional.empty(); // still unknown: kept for the next read of the journal
         }
         unsure.remove(id, open);
         JournalEntry written = open.written();
