@@ -6,14 +6,19 @@ import io.keyward.rotation.Ledger;
 import io.keyward.testing.TestDirs;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** The local ledger: one file per secret, replaced by a rename; a lost or broken file only means delivering again. */
+/**
+ * The local ledger: one append-only file, the last line of a secret winning; what another process
+ * appends is seen at the next read; a lost or broken line only means delivering again.
+ */
 final class FileLedgerTest {
 
     private static final Ledger.Entry ENTRY = new Ledger.Entry(Map.of("app", new Ledger.Delivery(3, "hmac-sha256:ab"),
             "web", new Ledger.Delivery(2, "hmac-sha256:cd")), "rotation-7");
+    private static final Ledger.Entry LATER = new Ledger.Entry(Map.of("app", new Ledger.Delivery(4, "hmac-sha256:ef")), null);
 
     @Test
     void put_thenGet_afterReopening_givesTheSameEntry() throws Exception {
@@ -26,7 +31,7 @@ final class FileLedgerTest {
         assertThat(read.version("app")).isEqualTo(3);
         assertThat(read.version("none")).isZero();
         try (var files = Files.list(dir)) {
-            assertThat(files.map(p -> p.getFileName().toString())).containsExactly("db.json");
+            assertThat(files.map(p -> p.getFileName().toString())).containsExactly(FileLedger.FILE);
         }
     }
 
@@ -38,16 +43,73 @@ final class FileLedgerTest {
     }
 
     @Test
-    void get_ofAnUnreadableFile_isEmpty() throws Exception {
+    void aDamagedLine_losesOnlyThatChange_andATornLastLineStaysApartFromTheNext() throws Exception {
+        Path dir = TestDirs.fresh("ledger").resolve("ledger");
+        FileLedger.open(dir).put("db", ENTRY);
+        FileLedger.open(dir).put("web", ENTRY);
+        // a line cut off by a crash in the middle of an append
+        Files.writeString(dir.resolve(FileLedger.FILE), "{\"secret\":\"db\",\"targets\": {\"app\": ", StandardOpenOption.APPEND);
+
+        FileLedger after = FileLedger.open(dir);
+        assertThat(after.get("db")).isEqualTo(ENTRY);
+        after.put("cache", LATER);
+
+        FileLedger again = FileLedger.open(dir);
+        assertThat(again.get("cache")).isEqualTo(LATER);
+        assertThat(again.get("db")).isEqualTo(ENTRY);
+        assertThat(again.get("web")).isEqualTo(ENTRY);
+    }
+
+    @Test
+    void whatAnotherProcessAppends_isSeenAtTheNextRead_inTheFilesOrder() throws Exception {
+        Path dir = TestDirs.fresh("ledger").resolve("ledger");
+        FileLedger service = FileLedger.open(dir);
+        FileLedger command = FileLedger.open(dir);
+        service.put("db", ENTRY);
+        assertThat(command.get("db")).isEqualTo(ENTRY);
+
+        command.put("db", LATER);
+        assertThat(service.get("db")).isEqualTo(LATER);
+        service.put("web", ENTRY);
+        assertThat(command.get("web")).isEqualTo(ENTRY);
+        assertThat(command.get("db")).isEqualTo(LATER);
+    }
+
+    @Test
+    void manyChanges_rewriteTheFile_toOneLinePerSecret_andAnotherReaderFollows() throws Exception {
+        Path dir = TestDirs.fresh("ledger").resolve("ledger");
+        FileLedger writer = FileLedger.open(dir);
+        FileLedger reader = FileLedger.open(dir);
+        for (int i = 1; i <= 10_050; i++) {
+            writer.put("s" + (i % 3), new Ledger.Entry(Map.of("app", new Ledger.Delivery(i, "hmac-sha256:" + i)), null));
+        }
+        assertThat(Files.readAllLines(dir.resolve(FileLedger.FILE)).size()).isLessThan(100);
+        assertThat(reader.get("s0").version("app")).isEqualTo(10_050 - 10_050 % 3);
+        assertThat(reader.get("s1").version("app")).isEqualTo(10_048);
+        reader.put("s1", ENTRY);
+        assertThat(FileLedger.open(dir).get("s1")).isEqualTo(ENTRY);
+        assertThat(writer.get("s1")).isEqualTo(ENTRY);
+    }
+
+    @Test
+    void aLedgerOfOneFilePerSecret_isTakenOverOnce() throws Exception {
         Path dir = Files.createDirectories(TestDirs.fresh("ledger").resolve("ledger"));
-        Files.writeString(dir.resolve("db.json"), "{\"targets\": {\"app\": ");
-        assertThat(FileLedger.open(dir).get("db")).isEqualTo(Ledger.Entry.EMPTY);
+        Files.writeString(dir.resolve("db.json"), "{\"secret\":\"db\",\"targets\":{\"app\":{\"version\":3,"
+                + "\"fingerprint\":\"hmac-sha256:ab\"}},\"settled\":\"rotation-7\"}");
+        Files.writeString(dir.resolve("web.json"), "{\"targets\": {\"app\": ");
+
+        assertThat(FileLedger.open(dir).get("db"))
+                .isEqualTo(new Ledger.Entry(Map.of("app", new Ledger.Delivery(3, "hmac-sha256:ab")), "rotation-7"));
+        assertThat(FileLedger.open(dir).get("web")).isEqualTo(Ledger.Entry.EMPTY);
+        try (var files = Files.list(dir)) {
+            assertThat(files.map(p -> p.getFileName().toString())).containsExactly(FileLedger.FILE);
+        }
     }
 
     @Test
     void file_holdsVersionsAndFingerprints_only() throws Exception {
         Path dir = TestDirs.fresh("ledger").resolve("ledger");
         FileLedger.open(dir).put("db", ENTRY);
-        assertThat(Files.readString(dir.resolve("db.json"))).contains("\"version\":3", "hmac-sha256:ab", "rotation-7");
+        assertThat(Files.readString(dir.resolve(FileLedger.FILE))).contains("\"version\":3", "hmac-sha256:ab", "rotation-7");
     }
 }
