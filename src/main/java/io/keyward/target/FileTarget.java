@@ -19,7 +19,9 @@ import java.util.List;
 
 /**
  * Writes a secret to a file: a temporary file in the same folder with the final mode, owner and
- * group, fsync, then an atomic rename, so a reader sees the old file or the new one, never a part.
+ * group, fsync, then an atomic rename and an fsync of the folder (shared by the files renamed into
+ * it meanwhile: {@link FolderSync}), so a reader sees the old file or the new one, never a part,
+ * and the new one survives a power cut before its delivery is recorded.
  * A value that is empty or missing is never written.
  */
 final class FileTarget implements Plugins.Target {
@@ -62,29 +64,35 @@ final class FileTarget implements Plugins.Target {
 
     private void write(String text) throws IOException {
         Path dir = spec.path().toAbsolutePath().getParent();
-        Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, "." + spec.path().getFileName() + ".", ".tmp",
-                PosixFilePermissions.asFileAttribute(spec.mode()));
+        Path tmp;
+        try {
+            tmp = Files.createTempFile(dir, "." + spec.path().getFileName() + ".", ".tmp",
+                    PosixFilePermissions.asFileAttribute(spec.mode()));
+        } catch (java.nio.file.NoSuchFileException noFolder) {
+            Files.createDirectories(dir);
+            tmp = Files.createTempFile(dir, "." + spec.path().getFileName() + ".", ".tmp",
+                    PosixFilePermissions.asFileAttribute(spec.mode()));
+        }
+        boolean moved = false;
         try {
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
                 ByteBuffer buf = ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8));
                 while (buf.hasRemaining()) ch.write(buf);
                 ch.force(true);
             }
-            Files.setPosixFilePermissions(tmp, spec.mode());
+            Files.setPosixFilePermissions(tmp, spec.mode()); // the umask may have taken bits off
             own(tmp);
             try {
                 Files.move(tmp, spec.path(), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                moved = true;
             } catch (AtomicMoveNotSupportedException e) {
                 throw new Failed("target " + spec.id() + ": cannot replace " + spec.path() + " atomically: " + e.getMessage());
             }
-            try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-                d.force(true);
-            } catch (IOException ignored) {
-                // some file systems cannot sync a folder; the rename is still atomic
-            }
+            // the rename survives a power cut before the delivery is recorded; one fsync of the folder serves every
+            // file renamed into it meanwhile
+            FolderSync.SHARED.durable(dir);
         } finally {
-            Files.deleteIfExists(tmp);
+            if (!moved) Files.deleteIfExists(tmp);
         }
     }
 
