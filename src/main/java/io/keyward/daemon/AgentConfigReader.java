@@ -199,7 +199,9 @@ final class AgentConfigReader {
         Duration connect = Duration.ofSeconds(5);
         Duration request = Duration.ofSeconds(30);
         Retrier.Backoff retry = Retrier.Backoff.of(io.keyward.policy.Backoffs.VAULT);
+        int maxConnections = VaultSettings.DEFAULT_MAX_CONNECTIONS;
         if (v != null) {
+            maxConnections = v.integer("max_connections", maxConnections, 1, 256);
             Optional<Fields> t = v.object("timeouts");
             if (t.isPresent()) {
                 connect = t.get().duration("connect", connect, Duration.ofMillis(100), Duration.ofMinutes(5));
@@ -223,7 +225,7 @@ final class AgentConfigReader {
             return null;
         }
         try {
-            return new VaultSettings(address, namespace, auth, tls, connect, request, retry);
+            return new VaultSettings(address, namespace, auth, tls, connect, request, retry, maxConnections);
         } catch (IllegalArgumentException e) {
             problems.add(at, "vault: " + e.getMessage(), null);
             return null;

@@ -1,6 +1,5 @@
 package io.keyward.vault;
 
-import io.github.jopenlibs.vault.Vault;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -41,19 +40,16 @@ final class Login {
         if (auth instanceof VaultAuth.AppRole a) {
             String roleId = readCredential(a.roleIdFile(), "AppRole role_id file", path);
             String secretId = readCredential(a.secretIdFile(), "AppRole secret_id file", path);
-            Transport.Reply r = transport.auth(transport.driver(null), "login", path,
-                    x -> x.loginByAppRole(a.mount(), roleId, secretId), List.of(roleId, secretId));
+            Transport.Reply r = loginCall(path, Map.of("role_id", roleId, "secret_id", secretId), List.of(roleId, secretId));
             return fromAuth(r, path);
         }
         if (auth instanceof VaultAuth.Kubernetes k) {
             String jwt = readCredential(k.jwtFile(), "Kubernetes service-account token file", path);
-            Transport.Reply r = transport.auth(transport.driver(null), "login", path,
-                    x -> x.loginByKubernetes(k.role(), jwt, k.mount()), List.of(jwt));
+            Transport.Reply r = loginCall(path, Map.of("role", k.role(), "jwt", jwt), List.of(jwt));
             return fromAuth(r, path);
         }
         if (auth instanceof VaultAuth.Cert c) {
-            Transport.Reply r = transport.auth(transport.driver(null), "login", path,
-                    x -> x.loginByCert(c.mount()), List.of());
+            Transport.Reply r = loginCall(path, Map.of(), List.of());
             return fromAuth(r, path);
         }
         VaultAuth.Token t = (VaultAuth.Token) auth;
@@ -65,8 +61,7 @@ final class Login {
     /** Looks a token up (lookup-self) to learn its accessor, TTL and renewability. */
     TokenState lookup(String token, boolean viaLogin) throws VaultAccessException {
         String path = "auth/token/lookup-self";
-        Vault v = transport.driver(token);
-        Transport.Reply r = transport.get(v, "token lookup", path);
+        Transport.Reply r = transport.get(token, "token lookup", path);
         if (!r.ok()) {
             throw transport.failure("token lookup", path, r, List.of(token));
         }
@@ -79,14 +74,20 @@ final class Login {
     /** Renews the token in place; returns the new state. */
     TokenState renew(TokenState current, Duration increment) throws VaultAccessException {
         String path = "auth/token/renew-self";
-        Vault v = transport.driver(current.token());
-        Transport.Reply r = transport.post(v, "token renewal", path,
+        Transport.Reply r = transport.post(current.token(), "token renewal", path,
                 Map.of("increment", increment.toSeconds() + "s"), List.of(current.token()));
         if (!r.ok()) {
             throw transport.failure("token renewal", path, r, List.of(current.token()));
         }
         JsonNode a = r.body().path("auth");
         return current.renewed(Duration.ofSeconds(a.path("lease_duration").asLong(0)), clock.instant());
+    }
+
+    /** A login request: denied or refused logins fail with Vault's own words (never a credential). */
+    private Transport.Reply loginCall(String path, Map<String, Object> body, List<String> hide) throws VaultAccessException {
+        Transport.Reply r = transport.post(null, "login", path, body, hide);
+        if (!r.ok()) throw transport.failure("login", path, r, hide);
+        return r;
     }
 
     private TokenState fromAuth(Transport.Reply r, String path) throws VaultAccessException {

@@ -1,7 +1,5 @@
 package io.keyward.vault;
 
-import io.github.jopenlibs.vault.SslConfig;
-import io.github.jopenlibs.vault.VaultException;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -26,31 +24,26 @@ import javax.net.ssl.TrustManagerFactory;
 import javax.net.ssl.X509TrustManager;
 
 /**
- * Builds the TLS context of the shared HTTP client from PEM files: a CA bundle to trust, and a
- * client certificate chain with its PKCS#8 key (RSA, EC or Ed25519). The driver's own PEM
- * support reads only RSA keys, so the context is built here and handed to the driver's client.
+ * Builds the TLS context of keyward's Vault connections ({@link VaultHttp}) from PEM files: a CA
+ * bundle to trust, and a client certificate chain with its PKCS#8 key (RSA, EC or Ed25519).
  */
 final class Tls {
 
-    /** The context for our HTTP client (null: the JVM's default trust) and a driver config to match. */
-    record Material(SSLContext context, SslConfig driverConfig) {}
+    /** The context for the Vault connections (null: the JVM's default trust). */
+    record Material(SSLContext context) {}
 
     private Tls() {}
 
     static Material build(TlsSettings tls, String address) throws VaultAccessException {
         try {
-            // The driver's own TLS settings are not used for requests (our HTTP client carries the
-            // context built here), but its config needs one.
-            SslConfig driver = new SslConfig().verify(!tls.skipVerify()).build();
             if (tls.skipVerify()) {
                 SSLContext trustAll = SSLContext.getInstance("TLS");
                 trustAll.init(keyManagers(tls, address), new TrustManager[] {new TrustEverything()}, new SecureRandom());
-                // java.net.http checks host names separately; this switch is read once per JVM.
-                System.setProperty("jdk.internal.httpclient.disableHostnameVerification", "true");
-                return new Material(trustAll, driver);
+                // host names are not checked either (VaultHttp leaves endpoint identification off)
+                return new Material(trustAll);
             }
             if (tls.caFile().isEmpty() && tls.clientCertFile().isEmpty()) {
-                return new Material(null, driver);
+                return new Material(null);
             }
             TrustManager[] trust = null;
             if (tls.caFile().isPresent()) {
@@ -66,8 +59,8 @@ final class Tls {
             }
             SSLContext context = SSLContext.getInstance("TLS");
             context.init(keyManagers(tls, address), trust, new SecureRandom());
-            return new Material(context, driver);
-        } catch (VaultException | GeneralSecurityException | IOException e) {
+            return new Material(context);
+        } catch (GeneralSecurityException | IOException e) {
             throw new VaultAccessException("TLS setup", address, "vault.tls", 0,
                     "cannot set up TLS: " + Transport.firstLine(e.getMessage()), false, null);
         }

@@ -1,6 +1,5 @@
 package io.keyward.vault;
 
-import io.github.jopenlibs.vault.Vault;
 import io.keyward.rotation.AuditEvent;
 import io.keyward.rotation.AuditLog;
 import io.keyward.rotation.CasConflictException;
@@ -92,13 +91,7 @@ public final class VaultClient implements SecretStore, AutoCloseable {
             LOG.warn("TLS verification towards Vault at {} is OFF (vault.tls.skip_verify: true): "
                     + "anyone on the network path can read every secret keyward handles", settings.address());
         }
-        HttpClient.Builder http = HttpClient.newBuilder()
-                .version(HttpClient.Version.HTTP_1_1)
-                .connectTimeout(settings.connectTimeout());
-        if (tls.context() != null) {
-            http.sslContext(tls.context());
-        }
-        Transport transport = new Transport(settings, http.build(), tls.driverConfig());
+        Transport transport = new Transport(settings, tls.context());
         VaultClient client = new VaultClient(settings, transport, audit, fingerprints, clock, sleeper);
         try {
             TokenState s = client.keeper.start(client.retrier);
@@ -334,7 +327,7 @@ public final class VaultClient implements SecretStore, AutoCloseable {
      */
     public Optional<String> reachable() {
         try {
-            Transport.Reply r = transport.get(transport.driver(keeper.current().token()), "health", "sys/health");
+            Transport.Reply r = transport.get(keeper.current().token(), "health", "sys/health");
             return r.status() == 200 || r.status() == 429 || r.status() == 473 ? Optional.empty()
                     : Optional.of("Vault at " + settings.address() + " answers health checks with " + r.status());
         } catch (VaultAccessException e) {
@@ -347,6 +340,12 @@ public final class VaultClient implements SecretStore, AutoCloseable {
     @Override
     public void close() {
         keeper.close();
+        transport.close();
+    }
+
+    /** The most connections to Vault this client had open at one moment (at most {@code vault.max_connections}). */
+    public int peakConnections() {
+        return transport.peakConnections();
     }
 
     @Override
@@ -363,7 +362,7 @@ public final class VaultClient implements SecretStore, AutoCloseable {
 
     @FunctionalInterface
     private interface WithDriver {
-        Transport.Reply run(Vault vault) throws VaultAccessException;
+        Transport.Reply run(String token) throws VaultAccessException;
     }
 
     private TokenState auditedLogin() throws VaultAccessException {
@@ -439,11 +438,11 @@ public final class VaultClient implements SecretStore, AutoCloseable {
     private Transport.Reply withToken(WithDriver call, Predicate<IOException> retryable) throws StoreException {
         try {
             TokenState used = keeper.current();
-            Transport.Reply r = retrier.call(() -> call.run(transport.driver(used.token())), retryable);
+            Transport.Reply r = retrier.call(() -> call.run(used.token()), retryable);
             if (r.status() == 403 && tokenExpired(used)) {
                 TokenState fresh = keeper.relogin();
                 LOG.info("vault denied a call with an expired token; logged in again (accessor {})", fresh.accessor());
-                r = retrier.call(() -> call.run(transport.driver(fresh.token())), retryable);
+                r = retrier.call(() -> call.run(fresh.token()), retryable);
             }
             return r;
         } catch (StoreException e) {

@@ -14,7 +14,16 @@ public record VaultSettings(
         TlsSettings tls,
         Duration connectTimeout,
         Duration requestTimeout,
-        Retrier.Backoff retry) {
+        Retrier.Backoff retry,
+        int maxConnections) {
+
+    /** Connections to Vault open at one moment at the most, unless {@code vault.max_connections} says otherwise. */
+    public static final int DEFAULT_MAX_CONNECTIONS = 8;
+
+    public VaultSettings(URI address, Optional<String> namespace, VaultAuth auth, TlsSettings tls, Duration connectTimeout,
+                         Duration requestTimeout, Retrier.Backoff retry) {
+        this(address, namespace, auth, tls, connectTimeout, requestTimeout, retry, DEFAULT_MAX_CONNECTIONS);
+    }
 
     public VaultSettings {
         Objects.requireNonNull(address, "address");
@@ -30,6 +39,7 @@ public record VaultSettings(
         requirePositive(connectTimeout, "connect timeout");
         requirePositive(requestTimeout, "request timeout");
         Objects.requireNonNull(retry, "retry");
+        if (maxConnections < 1) throw new IllegalArgumentException("max_connections must be 1 or more");
     }
 
     /** Sensible defaults around an address and an auth method. */
@@ -40,19 +50,23 @@ public record VaultSettings(
     }
 
     public VaultSettings withRetry(Retrier.Backoff backoff) {
-        return new VaultSettings(address, namespace, auth, tls, connectTimeout, requestTimeout, backoff);
+        return new VaultSettings(address, namespace, auth, tls, connectTimeout, requestTimeout, backoff, maxConnections);
     }
 
     public VaultSettings withNamespace(String ns) {
-        return new VaultSettings(address, Optional.ofNullable(ns), auth, tls, connectTimeout, requestTimeout, retry);
+        return new VaultSettings(address, Optional.ofNullable(ns), auth, tls, connectTimeout, requestTimeout, retry, maxConnections);
     }
 
     public VaultSettings withTls(TlsSettings t) {
-        return new VaultSettings(address, namespace, auth, t, connectTimeout, requestTimeout, retry);
+        return new VaultSettings(address, namespace, auth, t, connectTimeout, requestTimeout, retry, maxConnections);
     }
 
     public VaultSettings withTimeouts(Duration connect, Duration request) {
-        return new VaultSettings(address, namespace, auth, tls, connect, request, retry);
+        return new VaultSettings(address, namespace, auth, tls, connect, request, retry, maxConnections);
+    }
+
+    public VaultSettings withMaxConnections(int n) {
+        return new VaultSettings(address, namespace, auth, tls, connectTimeout, requestTimeout, retry, n);
     }
 
     private static void requirePositive(Duration d, String what) {

@@ -20,15 +20,8 @@ final class ArchitectureTest {
                 .should().dependOnClassesThat().resideInAnyPackage(
                         "io.keyward.vault..", "io.keyward.audit..", "io.keyward.daemon..", "io.keyward.cli..",
                         "io.keyward.fleet..", "io.keyward.schedule..", "io.keyward.target..", "io.keyward.docbits..",
-                        "io.github.jopenlibs..", "java.net..", "java.nio.file..", "java.nio.channels..",
+                        "java.net..", "java.nio.file..", "java.nio.channels..",
                         "org.quartz..", "io.micrometer..", "ch.qos.logback..", "org.slf4j..", "tools.jackson..")
-                .check(CLASSES);
-    }
-
-    @Test
-    void onlyTheVaultAdapter_usesTheVaultDriver() {
-        noClasses().that().resideOutsideOfPackage("io.keyward.vault..")
-                .should().dependOnClassesThat().resideInAPackage("io.github.jopenlibs..")
                 .check(CLASSES);
     }
 
@@ -37,7 +30,7 @@ final class ArchitectureTest {
         noClasses().that().resideInAPackage("io.keyward.policy..")
                 .should().dependOnClassesThat().resideInAnyPackage(
                         "io.keyward.vault..", "io.keyward.audit..", "io.keyward.daemon..", "io.keyward.cli..",
-                        "io.keyward.rotation..", "io.github.jopenlibs..", "ch.qos.logback..")
+                        "io.keyward.rotation..", "ch.qos.logback..")
                 .check(CLASSES);
     }
 
@@ -46,7 +39,7 @@ final class ArchitectureTest {
         noClasses().that().resideInAPackage("io.keyward.fleet..")
                 .should().dependOnClassesThat().resideInAnyPackage(
                         "io.keyward.vault..", "io.keyward.audit..", "io.keyward.daemon..", "io.keyward.cli..",
-                        "io.keyward.schedule..", "io.keyward.target..", "io.keyward.docbits..", "io.github.jopenlibs..")
+                        "io.keyward.schedule..", "io.keyward.target..", "io.keyward.docbits..")
                 .check(CLASSES);
     }
 

@@ -35,6 +35,7 @@ final class AgentConfigTest {
         assertThat(c.vault().retry()).isEqualTo(new io.keyward.rotation.Retrier.Backoff(4, Duration.ofMillis(250),
                 Duration.ofSeconds(5)));
         assertThat(c.vault().requestTimeout()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(c.vault().maxConnections()).isEqualTo(8);
         assertThat(c.state().toString()).isEqualTo("secret/keyward");
         assertThat(c.audit().file()).isEqualTo(Path.of("/var/log/keyward/audit.jsonl"));
         assertThat(c.threads()).isEqualTo(4);
@@ -147,6 +148,7 @@ final class AgentConfigTest {
                 Arguments.of("bad-skip-verify-not-boolean.yaml", "6:18", "skip_verify must be true or false"),
                 Arguments.of("bad-metrics-listen.yaml", "6:11", "metrics.listen 'localhost' is not host:port"),
                 Arguments.of("bad-threads.yaml", "6:12", "threads is 0, outside 1..64"),
+                Arguments.of("bad-max-connections.yaml", "6:20", "max_connections is 0, outside 1..256"),
                 Arguments.of("bad-fleet-timeout.yaml", "7:19", "fleet.member_timeout 2m is shorter than three heartbeats"),
                 Arguments.of("bad-hmac-key-no-path.yaml", "6:13", "audit.hmac_key has no path"));
     }

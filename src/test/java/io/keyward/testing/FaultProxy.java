@@ -52,6 +52,9 @@ public final class FaultProxy implements AutoCloseable {
     private final Set<Socket> open = ConcurrentHashMap.newKeySet();
     private final AtomicInteger answersDropped = new AtomicInteger();
     private final AtomicInteger faults = new AtomicInteger();
+    private final AtomicInteger accepted = new AtomicInteger();
+    private final AtomicInteger clients = new AtomicInteger();
+    private final AtomicInteger peakClients = new AtomicInteger();
     private volatile Mode mode = Mode.FORWARD;
     private volatile Predicate<Request> dropAnswer = r -> false;
     private volatile int dropBudget;
@@ -124,6 +127,16 @@ public final class FaultProxy implements AutoCloseable {
     }
 
     /** How many faults were switched on, answers dropped included. */
+    /** Client connections accepted so far. */
+    public int accepted() {
+        return accepted.get();
+    }
+
+    /** The most client connections open through the proxy at one moment. */
+    public int peakClients() {
+        return peakClients.get();
+    }
+
     public int faults() {
         return faults.get() + answersDropped.get();
     }
@@ -174,6 +187,9 @@ public final class FaultProxy implements AutoCloseable {
                 try {
                     Socket client = s.accept();
                     open.add(client);
+                    accepted.incrementAndGet();
+                    int now = clients.incrementAndGet();
+                    peakClients.accumulateAndGet(now, Math::max);
                     Thread c = new Thread(() -> serve(client), "fault-proxy-conn");
                     c.setDaemon(true);
                     c.start();
@@ -224,6 +240,7 @@ public final class FaultProxy implements AutoCloseable {
         } catch (IOException e) {
             // either side went away
         } finally {
+            clients.decrementAndGet();
             forget(client);
             forget(server);
         }
@@ -250,6 +267,7 @@ public final class FaultProxy implements AutoCloseable {
         } catch (IOException e) {
             // either side went away
         } finally {
+            clients.decrementAndGet();
             forget(client);
             forget(server);
         }

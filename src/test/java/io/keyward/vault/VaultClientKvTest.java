@@ -20,7 +20,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
-/** KV v2 through the adapter against a real OpenBao, including each gap of vault-java-driver 6.2.1. */
+/** KV v2 through the adapter against a real OpenBao: nested values, versions, CAS, metadata, custom metadata, lists. */
 @ExtendWith(VaultExtension.class)
 final class VaultClientKvTest {
 
