@@ -224,10 +224,11 @@ public final class Agent implements AutoCloseable {
 
     /**
      * Registers this agent as the running service: refused (IllegalArgumentException, naming it)
-     * while another process runs a service with the same agent id.
+     * while another process runs a service with the same agent id. Returns this agent's record as
+     * it was before (empty for a new agent).
      */
-    public void registerService() throws StoreException {
-        members.start(serving(), config.fleet().heartbeat());
+    public Optional<Members.Record> registerService() throws StoreException {
+        return members.start(serving(), config.fleet().heartbeat());
     }
 
     private Map<String, Members.Served> serving() {
@@ -261,6 +262,11 @@ public final class Agent implements AutoCloseable {
 
     public Rotator rotator() {
         return rotator;
+    }
+
+    /** What this agent delivered to its own targets. */
+    public Ledger ledger() {
+        return ledger;
     }
 
     public Map<String, SecretBinding> bindings() {

@@ -127,17 +127,31 @@ public final class Daemon implements AutoCloseable {
             daemon.http = http;
             readiness.set(daemon::notReady);
             systemd.send(SystemdNotify.status("registering as a member of the fleet"));
+            Optional<io.keyward.fleet.Members.Record> before;
             try {
-                agent.registerService();
+                before = agent.registerService();
             } catch (io.keyward.rotation.StoreException e) {
                 throw new IOException("cannot register agent " + config.agentId() + " as a member of the fleet: "
                         + e.getMessage(), e);
             }
             systemd.send(SystemdNotify.status("recovering rotations left in flight"));
             daemon.recover(agent.bindings());
-            systemd.send(SystemdNotify.status("writing what every target lacks"));
-            daemon.render(agent.bindings());
             Map<String, SecretBinding> bindings = agent.bindings();
+            Optional<String> early = wait.readySent() ? Optional.empty()
+                    : inPlace(before, clock.instant(), config.memberTimeout(), VaultWait.missing(policy, agent.ledger()));
+            if (early.isPresent()) {
+                // The targets hold keys no agent can have retired: READY now, the first look at Vault right after.
+                LOG.info("{}: READY before the first look at Vault", early.get());
+                scheduler.start(bindings, firstRunsSpread(bindings.size()));
+                daemon.ready("; READY before the first look at Vault (targets in place)");
+                Daemon started = daemon;
+                Thread first = new Thread(() -> started.firstLook(bindings), "keyward-first-look");
+                first.setDaemon(true);
+                first.start();
+                return daemon;
+            }
+            systemd.send(SystemdNotify.status("writing what every target lacks"));
+            daemon.render(bindings);
             scheduler.start(bindings, firstRunsSpread(bindings.size()));
             daemon.ready();
             return daemon;
@@ -155,6 +169,29 @@ public final class Daemon implements AutoCloseable {
             if (e instanceof IOException io) throw io;
             if (e instanceof RuntimeException r) throw r;
             throw new IOException("cannot start the scheduler: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Why READY may go out before Vault is read (empty when it may not): every target of the
+     * policy is delivered on this host and in place ({@code missing} empty), and this agent's own
+     * membership record shows it away for less than {@code fleet.member_timeout}, so the fleet
+     * counted it all along and no rotation can have retired a key its targets hold.
+     */
+    static Optional<String> inPlace(Optional<io.keyward.fleet.Members.Record> before, Instant now, Duration memberTimeout,
+                                    Optional<String> missing) {
+        if (before.isEmpty() || missing.isPresent() || !before.get().live(now, memberTimeout)) return Optional.empty();
+        return Optional.of("every target holds what was last delivered, and this agent was away "
+                + Duration.between(before.get().heartbeat(), now).toSeconds() + " s (less than fleet.member_timeout "
+                + memberTimeout.toMinutes() + "m)");
+    }
+
+    /** After an early READY: writes what every target lacks, as {@link #render} does before READY otherwise. */
+    private void firstLook(Map<String, SecretBinding> bindings) {
+        try {
+            render(bindings);
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("the first look at Vault after READY failed (the schedule tries each secret again): {}", e.getMessage());
         }
     }
 
@@ -248,8 +285,13 @@ public final class Daemon implements AutoCloseable {
     }
 
     private void ready() {
+        ready("");
+    }
+
+    /** READY=1; {@code note} (may be empty) is added to the status line. */
+    private void ready(String note) {
         Map<String, SecretBinding> b = agent.bindings();
-        systemd.send("READY=1", SystemdNotify.status(summary()));
+        systemd.send("READY=1", SystemdNotify.status(summary() + note));
         LOG.info("keyward {} ready: {} secrets from {}, agent {}", Agent.version(), b.size(), policyFile, config.agentId());
         watchdog(env);
         heartbeats();

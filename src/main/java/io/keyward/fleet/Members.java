@@ -113,9 +113,10 @@ public final class Members implements Fleet {
     /**
      * {@code keyward run} registers this agent as its service; a second running service with the
      * same agent id (on another host, or a live process on this one) is refused with a line that
-     * names it.
+     * names it. Returns this agent's record as it was before (empty for a new agent): its
+     * heartbeat says how long the agent was away.
      */
-    public void start(Map<String, Served> secrets, Duration heartbeat) throws StoreException {
+    public Optional<Record> start(Map<String, Served> secrets, Duration heartbeat) throws StoreException {
         Optional<Record> other = read(self.agent());
         if (other.isPresent() && running(other.get(), heartbeat.multipliedBy(3))) {
             Record r = other.get();
@@ -126,6 +127,7 @@ public final class Members implements Fleet {
         serving = served(secrets);
         daemon = true;
         write(false);
+        return other;
     }
 
     /** Renews this agent's record with the secrets it registered last. */

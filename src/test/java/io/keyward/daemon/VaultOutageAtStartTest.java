@@ -103,6 +103,18 @@ final class VaultOutageAtStartTest {
         child.awaitStarting("STATUS=1 secret", 90);
         assertThat(get("/readyz").statusCode()).isEqualTo(200);
         assertThat(child.stop()).isZero();
+
+        // Again with Vault up, away for seconds (less than fleet.member_timeout) and the target in place: READY
+        // before Vault is read; a version written meanwhile is delivered by the first look right after.
+        String meanwhile = "meanwhile-" + run + "-0123456789abcdef";
+        Leaks.track(meanwhile);
+        vault.admin("POST", "secret/data/outage/" + run + "/app", "{\"data\":{\"password\":\"" + meanwhile + "\"}}");
+        child.start();
+        assertThat(child.await("READY=1", 30)).contains("READY before the first look at Vault (targets in place)");
+        child.awaitFile(target, 30);
+        for (int i = 0; i < 100 && !Files.readString(target).strip().equals(meanwhile); i++) Thread.sleep(100);
+        assertThat(Files.readString(target).strip()).isEqualTo(meanwhile);
+        assertThat(child.stop()).isZero();
     }
 
     private Path writeConfig() throws Exception {
