@@ -45,6 +45,10 @@ public final class Daemon implements AutoCloseable {
     /** Longest a readiness answer about Vault is reused, so probes do not hammer it. */
     private static final Duration VAULT_CHECK_EVERY = Duration.ofSeconds(5);
 
+    /** After an early READY, until the scheduler runs. */
+    private volatile boolean starting;
+    /** Why the service stops on its own (null: it was asked to). */
+    private volatile String failure;
     private final AgentConfig config;
     private final Path policyFile;
     private final Clock clock;
@@ -142,10 +146,10 @@ public final class Daemon implements AutoCloseable {
             if (early.isPresent()) {
                 // The targets hold keys no agent can have retired: READY now, the first look at Vault right after.
                 LOG.info("{}: READY before the first look at Vault", early.get());
-                scheduler.start(bindings, firstRunsSpread(bindings.size()));
+                daemon.starting = true;
                 daemon.ready("; READY before the first look at Vault (targets in place)");
                 Daemon started = daemon;
-                Thread first = new Thread(() -> started.firstLook(bindings), "keyward-first-look");
+                Thread first = new Thread(started::firstLook, "keyward-first-look");
                 first.setDaemon(true);
                 first.start();
                 return daemon;
@@ -186,8 +190,25 @@ public final class Daemon implements AutoCloseable {
                 + memberTimeout.toMinutes() + "m)");
     }
 
-    /** After an early READY: writes what every target lacks, as {@link #render} does before READY otherwise. */
-    private void firstLook(Map<String, SecretBinding> bindings) {
+    /**
+     * After an early READY: starts the schedule (with the bindings in force: a reload may have come
+     * first), then writes what every target lacks, as {@link #render} does before READY otherwise.
+     */
+    private void firstLook() {
+        Map<String, SecretBinding> bindings;
+        try {
+            synchronized (this) {
+                bindings = agent.bindings();
+                scheduler.start(bindings, firstRunsSpread(bindings.size()));
+            }
+        } catch (SchedulerException | RuntimeException e) {
+            failure = "cannot start the scheduler: " + e.getMessage();
+            LOG.error("{}", failure, e);
+            stop(); // the service ends with an error, and systemd starts it again
+            return;
+        } finally {
+            starting = false;
+        }
         try {
             render(bindings);
         } catch (IOException | RuntimeException e) {
@@ -321,7 +342,7 @@ public final class Daemon implements AutoCloseable {
     /** WATCHDOG=1 at half of WatchdogSec, only while the scheduler runs. */
     void watchdog(Map<String, String> env) {
         SystemdNotify.watchdogEvery(env).ifPresent(every -> timers.scheduleAtFixedRate(() -> {
-            if (schedulerRunning()) systemd.send("WATCHDOG=1");
+            if (schedulerRunning() || starting) systemd.send("WATCHDOG=1");
             else LOG.warn("scheduler not running: withholding the watchdog ping");
         }, 0, TimeUnit.NANOSECONDS.toMicros(every.toNanos()), TimeUnit.MICROSECONDS));
     }
@@ -377,8 +398,10 @@ public final class Daemon implements AutoCloseable {
     }
 
     /** Blocks until SIGTERM or SIGINT (or {@link #stop()}). */
-    public void awaitStop() throws InterruptedException {
+    public void awaitStop() throws InterruptedException, IOException {
         stopped.await();
+        String why = failure;
+        if (why != null) throw new IOException(why);
     }
 
     public void stop() {
@@ -397,7 +420,7 @@ public final class Daemon implements AutoCloseable {
         check.problem().ifPresent(reasons::add);
         agent.vault().token().expiresAt().filter(t -> !t.isAfter(now))
                 .ifPresent(t -> reasons.add("Vault token expired at " + t));
-        if (!schedulerRunning()) reasons.add("scheduler not running");
+        if (!schedulerRunning()) reasons.add(starting ? "scheduler starting" : "scheduler not running");
         return reasons;
     }
 
