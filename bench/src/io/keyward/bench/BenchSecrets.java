@@ -46,6 +46,64 @@ final class BenchSecrets {
         System.out.printf("seeded %d secrets in %.1f s%n", secrets, (System.nanoTime() - t0) / 1e9);
     }
 
+    /** KEYWARD_JAVA_OPTS from systemd/keyward.service (the flags keyward runs with), unless BENCH_JVM says otherwise. */
+    static List<String> unitJvmFlags() throws java.io.IOException {
+        String override = System.getProperty("bench.jvm");
+        if (override != null && !override.isBlank()) return java.util.Arrays.asList(override.trim().split("\\s+"));
+        for (String line : java.nio.file.Files.readAllLines(Path.of("systemd/keyward.service"))) {
+            if (line.startsWith("Environment=\"KEYWARD_JAVA_OPTS=")) {
+                return java.util.Arrays.asList(line.substring("Environment=\"KEYWARD_JAVA_OPTS=".length(), line.length() - 1)
+                        .split("\\s+"));
+            }
+        }
+        throw new IllegalStateException("no KEYWARD_JAVA_OPTS in systemd/keyward.service");
+    }
+
+    /**
+     * Samples, every 50 ms until stopped, the TCP connections a process (or its children) holds
+     * to a port, as {@code ss -tnp} lists them; {@link #peak()} is the most seen at once.
+     */
+    static final class Connections implements AutoCloseable {
+        private final Thread sampler;
+        private volatile boolean stop;
+        private volatile int peak;
+
+        Connections(Process process, int port) {
+            sampler = new Thread(() -> {
+                while (!stop) {
+                    java.util.Set<String> pids = new java.util.HashSet<>();
+                    pids.add(String.valueOf(process.pid()));
+                    process.descendants().forEach(h -> pids.add(String.valueOf(h.pid())));
+                    try {
+                        Process ss = new ProcessBuilder("ss", "-tnpH", "state", "established", "dst", "127.0.0.1:" + port)
+                                .redirectErrorStream(true).start();
+                        int n = 0;
+                        for (String line : new String(ss.getInputStream().readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
+                            for (String pid : pids) if (line.contains("pid=" + pid + ",")) { n++; break; }
+                        }
+                        ss.waitFor();
+                        peak = Math.max(peak, n);
+                        Thread.sleep(50);
+                    } catch (Exception e) {
+                        return;
+                    }
+                }
+            }, "bench-ss");
+            sampler.setDaemon(true);
+            sampler.start();
+        }
+
+        int peak() {
+            return peak;
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            stop = true;
+            sampler.join(2000);
+        }
+    }
+
     /** A policy for the seeded secrets, each to file OUT/sI; {@code watch} false turns the watch off. */
     static String policy(String prefix, int secrets, Path out, boolean watch) {
         StringBuilder policy = new StringBuilder(watch ? "secrets:\n" : "defaults: { watch: off }\nsecrets:\n");

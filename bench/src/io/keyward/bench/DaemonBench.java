@@ -10,7 +10,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.newsclub.net.unix.AFUNIXDatagramSocket;
@@ -31,7 +30,7 @@ public final class DaemonBench {
         int observe = args.length > 1 ? Integer.parseInt(args[1]) : 90;
         Path dir = Path.of("target/bench/daemon").toAbsolutePath();
         Files.createDirectories(dir);
-        List<String> flags = flags();
+        List<String> flags = BenchSecrets.unitJvmFlags();
         try (VaultExtension.Holder holder = VaultExtension.open()) {
             TestVault vault = holder.vault();
             System.out.printf("Vault: %s%nJVM flags: %s%n", vault.origin(), String.join(" ", flags));
@@ -50,12 +49,18 @@ public final class DaemonBench {
                         "audit: { file: " + dir.resolve("audit-" + n + ".jsonl") + ", hmac_key_file: " + dir.resolve("hmac.key") + " }",
                         "policy: " + dir.resolve("policy-" + n + ".yaml"),
                         ""));
-                run(flags, config, dir.resolve("keyward-" + n + ".log"), n, n == 10 ? Math.min(observe, 20) : observe);
+                int window = n == 10 ? Math.min(observe, 20) : observe;
+                run(flags, config, dir.resolve("keyward-" + n + ".log"), n, window, "first start, no target written yet");
+                java.time.Instant ready = run(flags, config, dir.resolve("keyward-" + n + "-again.log"), n, window,
+                        "started again, every target current");
+                requests(dir.resolve("audit-" + n + ".jsonl"), prefix, ready, n, window);
             }
         }
     }
 
-    private static void run(List<String> flags, Path config, Path log, int secrets, int observe) throws Exception {
+    /** Starts keyward run, waits for READY, watches RSS for {@code observe} s, stops it; returns when READY came. */
+    private static java.time.Instant run(List<String> flags, Path config, Path log, int secrets, int observe, String what)
+            throws Exception {
         Path socketFile = Files.createTempDirectory("kw-bench").resolve("notify.sock");
         try (AFUNIXDatagramSocket systemd = AFUNIXDatagramSocket.newInstance()) {
             systemd.bind(AFUNIXSocketAddress.of(socketFile.toFile()));
@@ -69,6 +74,7 @@ public final class DaemonBench {
             long t0 = System.nanoTime();
             Process p = pb.start();
             double ready = -1;
+            java.time.Instant readyAt = null;
             byte[] buf = new byte[2048];
             while (ready < 0 && p.isAlive() && System.nanoTime() - t0 < TimeUnit.MINUTES.toNanos(10)) {
                 DatagramPacket d = new DatagramPacket(buf, buf.length);
@@ -79,6 +85,7 @@ public final class DaemonBench {
                 }
                 if (new String(d.getData(), 0, d.getLength(), StandardCharsets.UTF_8).lines().anyMatch("READY=1"::equals)) {
                     ready = (System.nanoTime() - t0) / 1e9;
+                    readyAt = java.time.Instant.now();
                 }
             }
             if (ready < 0) throw new IllegalStateException("keyward never became READY; see " + log);
@@ -90,22 +97,33 @@ public final class DaemonBench {
             p.destroy();
             boolean stopped = p.waitFor(2, TimeUnit.MINUTES);
             double stop = (System.nanoTime() - t1) / 1e9;
-            System.out.printf("%6d secrets: READY after %5.2f s; RSS at READY %4d MB, peak over %d s %4d MB, then %4d MB;"
-                            + " SIGTERM to exit %.2f s (exit %s)%n", secrets, ready, rssAtReady / 1024, observe, peak / 1024,
+            System.out.printf("%6d secrets, %s: READY after %5.2f s; RSS at READY %4d MB, peak over %d s %4d MB, then %4d MB;"
+                            + " SIGTERM to exit %.2f s (exit %s)%n", secrets, what, ready, rssAtReady / 1024, observe, peak / 1024,
                     now / 1024, stop, stopped ? String.valueOf(p.exitValue()) : "none");
+            return readyAt;
         }
     }
 
-    /** KEYWARD_JAVA_OPTS from the unit, unless BENCH_JVM says otherwise. */
-    private static List<String> flags() throws IOException {
-        String override = System.getProperty("bench.jvm");
-        if (override != null && !override.isBlank()) return Arrays.asList(override.trim().split("\\s+"));
-        for (String line : Files.readAllLines(Path.of("systemd/keyward.service"))) {
-            if (line.startsWith("Environment=\"KEYWARD_JAVA_OPTS=")) {
-                return Arrays.asList(line.substring("Environment=\"KEYWARD_JAVA_OPTS=".length(), line.length() - 1).split("\\s+"));
-            }
+    /**
+     * The Vault requests of the bench's secrets from READY on (of the second start, with nothing new in Vault),
+     * counted from the audit file by kind: each look at a secret with nothing new should be one read of its live version.
+     */
+    private static void requests(Path audit, String prefix, java.time.Instant from, int secrets, int window) throws IOException {
+        java.util.Map<String, Integer> kinds = new java.util.TreeMap<>();
+        tools.jackson.databind.json.JsonMapper json = tools.jackson.databind.json.JsonMapper.builder().build();
+        for (String line : Files.readAllLines(audit)) {
+            tools.jackson.databind.JsonNode n = json.readTree(line);
+            String event = n.path("event").asString("");
+            if (!event.startsWith("vault.") || java.time.Instant.parse(n.path("time").asString()).isBefore(from)) continue;
+            String path = n.path("path").asString("");
+            String kind = path.startsWith("secret/" + prefix + "/") ? event + " of a secret" : event + " of keyward's state";
+            kinds.merge(kind, 1, Integer::sum);
         }
-        throw new IllegalStateException("no KEYWARD_JAVA_OPTS in systemd/keyward.service");
+        int reads = kinds.getOrDefault("vault.read of a secret", 0);
+        int other = kinds.values().stream().mapToInt(Integer::intValue).sum() - reads;
+        System.out.printf("%6d secrets, Vault requests in the %d s after READY (nothing new in Vault): %s%n", secrets, window, kinds);
+        System.out.printf("%6d secrets: %.2f reads of the live version per secret (one per look: the first look and each watch),"
+                + " %d other requests%n", secrets, reads / (double) secrets, other);
     }
 
     private static long status(long pid, String field) throws IOException {

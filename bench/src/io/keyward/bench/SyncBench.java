@@ -28,7 +28,7 @@ public final class SyncBench {
 
     public static void main(String[] args) throws Exception {
         int secrets = args.length > 0 ? Integer.parseInt(args[0]) : 10_000;
-        int threads = args.length > 1 ? Integer.parseInt(args[1]) : 16;
+        int threads = args.length > 1 ? Integer.parseInt(args[1]) : 8;
         Path dir = (args.length > 2 ? Path.of(args[2]) : Path.of("target/bench/sync")).toAbsolutePath();
         deleteTree(dir);
         Files.createDirectories(dir);
@@ -70,16 +70,18 @@ public final class SyncBench {
             String classpath = System.getProperty("java.class.path");
             String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
             List<String> jvm = new ArrayList<>(List.of(javaBin));
-            jvm.addAll(List.of(System.getProperty("bench.jvm", "-XX:+UseSerialGC -Xss512k -Xmx256m").split(" ")));
+            jvm.addAll(BenchSecrets.unitJvmFlags());
+            System.out.printf("JVM flags of keyward: %s%n", String.join(" ", jvm.subList(1, jvm.size())));
+            int port = vault.address().getPort();
             jvm.add("-Dlogback.configurationFile=" + Path.of("bench/logback-bench.xml").toAbsolutePath());
             List<String> keyward = new ArrayList<>(jvm);
             keyward.addAll(List.of("-cp", classpath, "io.keyward.cli.Main", "sync", "--quiet", "--threads",
                     String.valueOf(threads), "-c", config.toString()));
-            Measured k = measure(keyward, dir.resolve("keyward.out"));
-            Measured again = measure(keyward, dir.resolve("keyward-again.out"));
+            Measured k = measure(keyward, dir.resolve("keyward.out"), port);
+            Measured again = measure(keyward, dir.resolve("keyward-again.out"), port);
             List<String> bao = List.of(VaultExtension.Holder.findBao().toString(), "agent", "-config=" + dir.resolve("agent.hcl"),
                     "-log-level=warn");
-            Measured a = measure(bao, dir.resolve("agent.out"));
+            Measured a = measure(bao, dir.resolve("agent.out"), port);
 
             // keyward as it runs in production: a running agent (warm JVM) whose watch finds N new versions.
             Path hotOut = Files.createDirectories(dir.resolve("out-running"));
@@ -94,35 +96,51 @@ public final class SyncBench {
                     dir.resolve("keyward-running.yaml"), Files.readString(config).replace("dir: " + dir.resolve("state"),
                             "dir: " + dir.resolve("state-running"))), env, "bench");
             double running;
+            double runningIdle;
+            int runningPeak;
             try (io.keyward.daemon.Agent warm = io.keyward.daemon.Agent.start(warmConfig,
                     io.keyward.policy.Policy.load(dir.resolve("warm.yaml")), Clock.systemUTC(),
                     io.keyward.rotation.Plugins.PhaseListener.none(), env)) {
-                syncAll(warm, threads);
+                syncAll(warm, threads, io.keyward.rotation.Outcome.Delivered.class);
             }
             try (io.keyward.daemon.Agent hot = io.keyward.daemon.Agent.start(agentConfig,
                     io.keyward.policy.Policy.load(dir.resolve("hot.yaml")), Clock.systemUTC(),
                     io.keyward.rotation.Plugins.PhaseListener.none(), env)) {
                 long t0 = System.nanoTime();
-                syncAll(hot, threads);
+                syncAll(hot, threads, io.keyward.rotation.Outcome.Delivered.class);
                 running = (System.nanoTime() - t0) / 1e9;
+                t0 = System.nanoTime();
+                syncAll(hot, threads, io.keyward.rotation.Outcome.UpToDate.class); // what a watch with nothing new costs
+                runningIdle = (System.nanoTime() - t0) / 1e9;
+                runningPeak = hot.vault().peakConnections();
             }
+            double floor = VaultReadBench.bareReadSeconds(vault, prefix, secrets, threads);
 
             int same = compare(keywardOut, agentOut, secrets);
-            System.out.printf("keyward sync : %7.2f s, peak RSS %5d MB  (%s)%n", k.seconds, k.rssKb / 1024, k.lastLine);
-            System.out.printf("keyward again: %7.2f s, peak RSS %5d MB  (everything delivered: one read per secret)%n",
-                    again.seconds, again.rssKb / 1024);
-            System.out.printf("bao agent    : %7.2f s, peak RSS %5d MB%n", a.seconds, a.rssKb / 1024);
-            System.out.printf("keyward, running agent (warm JVM, %d new versions): %.2f s%n", secrets, running);
-            System.out.printf("ratio agent/keyward time: %.1fx (keyward sync as a fresh process), %.1fx (running agent)%n",
+            System.out.printf("%-58s %8s %9s %12s%n", "", "time", "peak RSS", "connections");
+            row("keyward sync, fresh process, " + secrets + " new versions", k.seconds, k.rssKb, k.peakConnections);
+            row("keyward sync again, fresh process, nothing to deliver", again.seconds, again.rssKb, again.peakConnections);
+            row("bao agent, " + secrets + " templates", a.seconds, a.rssKb, a.peakConnections);
+            row("keyward running agent, " + secrets + " new versions", running, -1, runningPeak);
+            row("keyward running agent, a watch with nothing new", runningIdle, -1, runningPeak);
+            row("bare KV reads, one per secret (java.net.http, warm)", floor, -1, threads);
+            System.out.printf("ratio bao agent / keyward: %.1fx (fresh process), %.1fx (running agent)%n",
                     a.seconds / k.seconds, a.seconds / running);
+            System.out.printf("watch with nothing new / bare reads: %.2fx (running agent), %.2fx (fresh process)%n",
+                    runningIdle / floor, again.seconds / floor);
             System.out.printf("files identical in both: %d of %d%n", same, secrets);
             if (same != secrets) System.exit(1);
         }
     }
 
-    private record Measured(double seconds, long rssKb, String lastLine) {}
+    private record Measured(double seconds, long rssKb, String lastLine, int peakConnections) {}
 
-    private static void syncAll(io.keyward.daemon.Agent agent, int threads) throws Exception {
+    private static void row(String what, double seconds, long rssKb, int connections) {
+        System.out.printf("%-58s %7.2fs %9s %12d%n", what, seconds, rssKb < 0 ? "-" : (rssKb / 1024) + " MB", connections);
+    }
+
+    private static void syncAll(io.keyward.daemon.Agent agent, int threads,
+                                Class<? extends io.keyward.rotation.Outcome> expected) throws Exception {
         ExecutorService pool = Executors.newFixedThreadPool(threads);
         try {
             List<Future<io.keyward.rotation.Outcome>> runs = new ArrayList<>();
@@ -131,7 +149,7 @@ public final class SyncBench {
             }
             for (Future<io.keyward.rotation.Outcome> f : runs) {
                 io.keyward.rotation.Outcome o = f.get();
-                if (!(o instanceof io.keyward.rotation.Outcome.Delivered)) throw new IllegalStateException(o.describe());
+                if (!expected.isInstance(o)) throw new IllegalStateException(o.describe());
             }
         } finally {
             pool.shutdown(); // not shutdownNow: an interrupt would abort file writes still under way
@@ -139,18 +157,23 @@ public final class SyncBench {
     }
 
     /** Runs a command under /usr/bin/time, which reports wall seconds and peak RSS (KB). */
-    private static Measured measure(List<String> command, Path out) throws Exception {
+    private static Measured measure(List<String> command, Path out, int port) throws Exception {
         List<String> timed = new ArrayList<>(List.of("/usr/bin/time", "-f", "TIME %e %M"));
         timed.addAll(command);
         Process p = new ProcessBuilder(timed).redirectErrorStream(true).redirectOutput(out.toFile()).start();
-        int code = p.waitFor();
+        int code;
+        int peak;
+        try (BenchSecrets.Connections connections = new BenchSecrets.Connections(p, port)) {
+            code = p.waitFor();
+            peak = connections.peak();
+        }
         List<String> lines = Files.readAllLines(out);
         String time = lines.stream().filter(l -> l.startsWith("TIME ")).reduce((x, y) -> y)
                 .orElseThrow(() -> new IllegalStateException(command.get(0) + " printed no timing; see " + out));
         if (code != 0) throw new IllegalStateException(String.join(" ", command.subList(0, 2)) + " exited " + code + "; see " + out);
         String[] f = time.split(" ");
         String last = lines.stream().filter(l -> !l.startsWith("TIME ") && !l.isBlank()).reduce((x, y) -> y).orElse("");
-        return new Measured(Double.parseDouble(f[1]), Long.parseLong(f[2]), last);
+        return new Measured(Double.parseDouble(f[1]), Long.parseLong(f[2]), last, peak);
     }
 
     private static int compare(Path a, Path b, int secrets) throws IOException {

@@ -55,15 +55,7 @@ public final class VaultReadBench {
                 forAll(pool, paths, threads, p -> silent.write(p, SecretData.of("value", "v-" + p.path()), OptionalInt.empty()));
                 System.out.printf("seeded %d secrets in %.1f s%n", secrets, (System.nanoTime() - t0) / 1e9);
 
-                HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-                        .connectTimeout(Duration.ofSeconds(5)).build();
-                Op bare = p -> {
-                    HttpResponse<String> r = http.send(HttpRequest.newBuilder(
-                                    URI.create(vault.address() + "/v1/" + p.mount() + "/data/" + p.path()))
-                            .header("X-Vault-Token", vault.rootToken()).timeout(Duration.ofSeconds(30)).GET().build(),
-                            HttpResponse.BodyHandlers.ofString());
-                    if (r.statusCode() != 200) throw new IllegalStateException("HTTP " + r.statusCode());
-                };
+                Op bare = bare(vault);
                 Op adapter = p -> audited.read(p).orElseThrow();
                 Op adapterNoAudit = p -> silent.read(p).orElseThrow();
 
@@ -83,6 +75,35 @@ public final class VaultReadBench {
             } finally {
                 pool.shutdownNow();
             }
+        }
+    }
+
+    /** One plain GET per secret with java.net.http: the floor an agent reading each secret once cannot beat by much. */
+    private static Op bare(TestVault vault) {
+        HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(Duration.ofSeconds(5)).build();
+        return p -> {
+            HttpResponse<String> r = http.send(HttpRequest.newBuilder(
+                            URI.create(vault.address() + "/v1/" + p.mount() + "/data/" + p.path()))
+                    .header("X-Vault-Token", vault.rootToken()).timeout(Duration.ofSeconds(30)).GET().build(),
+                    HttpResponse.BodyHandlers.ofString());
+            if (r.statusCode() != 200) throw new IllegalStateException("HTTP " + r.statusCode());
+        };
+    }
+
+    /** Seconds for the best of three rounds of bare reads of PREFIX/s0..sN-1 (after one warm-up round). */
+    static double bareReadSeconds(TestVault vault, String prefix, int secrets, int threads) throws Exception {
+        List<SecretPath> paths = new ArrayList<>();
+        for (int i = 0; i < secrets; i++) paths.add(SecretPath.of("secret", prefix + "/s" + i));
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        try {
+            Op bare = bare(vault);
+            forAll(pool, paths, threads, bare);
+            double best = 0;
+            for (int r = 0; r < 3; r++) best = Math.max(best, rate(pool, paths, threads, bare));
+            return secrets / best;
+        } finally {
+            pool.shutdownNow();
         }
     }
 
