@@ -16,24 +16,37 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 final class FolderSync {
 
-    static final FolderSync SHARED = new FolderSync();
+    static final FolderSync SHARED = new FolderSync(FolderSync::fsync);
+
+    /** Makes a folder's entries durable (an fsync of the folder). */
+    @FunctionalInterface
+    interface Fsync {
+        void run(Path folder) throws IOException;
+    }
 
     private final Map<Path, Folder> folders = new ConcurrentHashMap<>();
+    private final Fsync fsync;
+
+    FolderSync(Fsync fsync) {
+        this.fsync = fsync;
+    }
 
     /** Returns once the folder's entries as they are now are on disk (a folder that cannot be synced is left as it is). */
     void durable(Path folder) throws IOException {
-        folders.computeIfAbsent(folder, Folder::new).durable();
+        folders.computeIfAbsent(folder, p -> new Folder(p, fsync)).durable();
     }
 
     /** One folder: renames are numbered; {@code synced} is the last number an fsync covered. */
     private static final class Folder {
         private final Path path;
+        private final Fsync fsync;
         private long renamed;
         private long synced;
         private boolean syncing;
 
-        Folder(Path path) {
+        Folder(Path path, Fsync fsync) {
             this.path = path;
+            this.fsync = fsync;
         }
 
         void durable() throws IOException {
@@ -58,7 +71,7 @@ final class FolderSync {
                 }
                 boolean done = false;
                 try {
-                    fsync();
+                    fsync.run(path);
                     done = true;
                 } finally {
                     synchronized (this) {
@@ -69,13 +82,13 @@ final class FolderSync {
                 }
             }
         }
+    }
 
-        private void fsync() throws IOException {
-            try (FileChannel d = FileChannel.open(path, StandardOpenOption.READ)) {
-                d.force(true);
-            } catch (UnsupportedOperationException | java.nio.file.FileSystemException ignored) {
-                // some file systems cannot sync a folder; the rename is still atomic
-            }
+    private static void fsync(Path folder) throws IOException {
+        try (FileChannel d = FileChannel.open(folder, StandardOpenOption.READ)) {
+            d.force(true);
+        } catch (UnsupportedOperationException | java.nio.file.FileSystemException ignored) {
+            // some file systems cannot sync a folder; the rename is still atomic
         }
     }
 }
