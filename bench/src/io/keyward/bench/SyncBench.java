@@ -22,13 +22,13 @@ import java.util.stream.Stream;
  * the cost of a sync with nothing to deliver (what every watch interval costs). JVM flags of the
  * keyward runs: {@code -Dbench.jvm="..."}. Both run under /usr/bin/time;
  * prints wall time and peak RSS of each and checks that both wrote the same N files.
- * Usage: {@code bench/run sync [secrets] [threads] [folder]}; defaults 10000, 16, target/bench/sync.
+ * Usage: {@code bench/run sync [secrets] [threads] [folder]}; defaults 10000, 16 (as keyward sync), target/bench/sync.
  */
 public final class SyncBench {
 
     public static void main(String[] args) throws Exception {
         int secrets = args.length > 0 ? Integer.parseInt(args[0]) : 10_000;
-        int threads = args.length > 1 ? Integer.parseInt(args[1]) : 8;
+        int threads = args.length > 1 ? Integer.parseInt(args[1]) : 16;
         Path dir = (args.length > 2 ? Path.of(args[2]) : Path.of("target/bench/sync")).toAbsolutePath();
         deleteTree(dir);
         Files.createDirectories(dir);

@@ -28,7 +28,9 @@ final class SyncCommand implements Callable<Integer> {
     @Parameters(paramLabel = "ID", arity = "0..*", description = "Secrets to sync (default: all in the policy).")
     List<String> ids = new ArrayList<>();
 
-    @Option(names = "--threads", paramLabel = "N", defaultValue = "8", description = "Secrets synced at once (default ${DEFAULT-VALUE}).")
+    @Option(names = "--threads", paramLabel = "N", defaultValue = "16", description = "Secrets synced at once (default "
+            + "${DEFAULT-VALUE}); Vault calls still share at most vault.max_connections connections, so the others write "
+            + "their files meanwhile.")
     int threads;
 
     @Option(names = "--quiet", description = "Print only failures and the summary.")

@@ -275,7 +275,7 @@ public final class Daemon implements AutoCloseable {
      * current are left alone. The way Vault Agent renders at start.
      */
     private void render(Map<String, SecretBinding> bindings) throws IOException {
-        ExecutorService pool = Executors.newFixedThreadPool(Math.max(8, config.threads() * 2), r -> thread(r, "keyward-render"));
+        ExecutorService pool = Executors.newFixedThreadPool(Math.max(16, config.threads() * 2), r -> thread(r, "keyward-render"));
         try {
             List<Future<Outcome>> all = new ArrayList<>();
             for (SecretBinding b : bindings.values()) {
