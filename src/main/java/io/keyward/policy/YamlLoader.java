@@ -23,7 +23,12 @@ import tools.jackson.dataformat.yaml.YAMLMapper;
  */
 public final class YamlLoader {
 
-    private static final YAMLMapper MAPPER = YAMLMapper.builder().build();
+    /** The largest file read: some 300,000 secrets in the flow style of the examples (SnakeYAML's own limit is 3 MiB). */
+    static final int MAX_CHARS = 64 * 1024 * 1024;
+    private static final YAMLMapper MAPPER = YAMLMapper.builder(tools.jackson.dataformat.yaml.YAMLFactory.builder()
+            .loadSettings(org.snakeyaml.engine.v2.api.LoadSettings.builder().setCodePointLimit(MAX_CHARS).build())
+            .disable(tools.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION) // keyward reports them, with both places
+            .build()).build();
 
     private YamlLoader() {}
 
@@ -32,6 +37,11 @@ public final class YamlLoader {
         String name = file.toString();
         String text;
         try {
+            long size = Files.size(file);
+            if (size > MAX_CHARS) {
+                throw single(name, "the file is " + String.format(java.util.Locale.ROOT, "%,d", size) + " bytes, more than the "
+                        + MAX_CHARS / (1024 * 1024) + " MiB keyward reads", "split it, or check that it is the file you meant");
+            }
             text = Files.readString(file, StandardCharsets.UTF_8);
         } catch (NoSuchFileException e) {
             throw single(name, "file not found", "check the path, or create it from the example in config/");
