@@ -1,6 +1,7 @@
 package io.keyward.rotation;
 
 import java.time.Instant;
+import java.util.Optional;
 
 /** How one call of the {@link Rotator} ended for one secret; each case says what it is, no text to parse. */
 public sealed interface Outcome {
@@ -84,7 +85,13 @@ public sealed interface Outcome {
     }
 
     /** Not due yet by its schedule; looked at again at {@code next}. */
-    record NotDue(String secretId, Instant due, Instant next) implements Outcome {
+    /**
+     * Not due yet. {@code lastRotated} and {@code journal} are what the check read (when the live
+     * value was written, and the secret's last journal entry), so the next run can be planned from
+     * them without reading them again.
+     */
+    record NotDue(String secretId, Instant due, Instant next, Optional<Instant> lastRotated,
+                  Optional<JournalEntry> journal) implements Outcome {
         public String describe() {
             return secretId + ": not due until " + due + (next.equals(due) ? "" : " (looked at again from " + next + ")");
         }

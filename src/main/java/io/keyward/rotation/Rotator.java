@@ -86,7 +86,10 @@ public final class Rotator {
             Optional<SecretMetadata> meta = core.store().metadata(b.livePath());
             Start.Verdict v = Start.decide(current.map(Journal.Journaled::entry), LiveMarks.live(meta), b.policy(),
                     b.source().kind(), notice(b), force, emergency, core.clock().instant());
-            if (v instanceof Start.Verdict.NotDue n) return new Outcome.NotDue(b.id(), n.due(), n.next());
+            if (v instanceof Start.Verdict.NotDue n) {
+                return new Outcome.NotDue(b.id(), n.due(), n.next(), LiveMarks.live(meta).written(),
+                        current.map(Journal.Journaled::entry));
+            }
             if (v instanceof Start.Verdict.OutsideWindow w) return new Outcome.OutsideWindow(b.id(), w.opens());
             if (v instanceof Start.Verdict.BackOff o) {
                 return new Outcome.BackingOff(b.id(), o.attempts(), o.next(), o.lastError());

@@ -165,13 +165,17 @@ public final class RotationScheduler implements AutoCloseable {
     private Instant firstRun(SecretBinding b) {
         try {
             Optional<Instant> last = rotator.lastRotated(b);
-            observer.state(b.id(), last, last.map(t -> b.policy().schedule().due(t)).orElse(clock.instant()));
-            return NextRun.after(b, rotator.journal(b.id()).map(io.keyward.rotation.Journal.Journaled::entry), last,
-                    clock.instant(), random.getAsDouble(), agentId);
+            return plan(b, last, rotator.journal(b.id()).map(io.keyward.rotation.Journal.Journaled::entry));
         } catch (StoreException e) {
             LOG.warn("cannot read the state of {} yet ({}); trying it now", b.id(), e.getMessage());
             return clock.instant();
         }
+    }
+
+    /** The next run from what is known of the secret (when it was last written, its last journal entry); sets its gauges. */
+    private Instant plan(SecretBinding b, Optional<Instant> last, Optional<io.keyward.rotation.JournalEntry> journal) {
+        observer.state(b.id(), last, last.map(t -> b.policy().schedule().due(t)).orElse(clock.instant()));
+        return NextRun.after(b, journal, last, clock.instant(), random.getAsDouble(), agentId);
     }
 
     /** One run of a secret's job; catches everything so that the scheduler carries on. */
@@ -190,7 +194,8 @@ public final class RotationScheduler implements AutoCloseable {
             } else if (!(o instanceof Outcome.NotDue)) {
                 LOG.info("{}", o.describe());
             }
-            next = NextRun.afterOutcome(b, o, clock.instant()).orElseGet(() -> firstRun(b));
+            next = NextRun.afterOutcome(b, o, clock.instant())
+                    .orElseGet(() -> o instanceof Outcome.NotDue n ? plan(b, n.lastRotated(), n.journal()) : firstRun(b));
         } catch (RuntimeException e) {
             failures.incrementAndGet();
             LOG.error("rotation run of {} failed unexpectedly; trying again later", secretId, e);

@@ -101,6 +101,32 @@ final class RotationSchedulerTest {
         assertThat(scheduler.runs()).as("no rotation before it is due").isZero();
     }
 
+    /** A check that finds the secret not due plans its next run from what it read: one metadata and one journal read. */
+    @Test
+    void aRunThatIsNotDue_plansTheNextFromWhatItRead_withoutReadingAgain() throws Exception {
+        SecretBinding b = binding("notdue", "1h", "0s");
+        store.write(b.livePath(), SecretData.of("password", Leaks.secret("current")), java.util.OptionalInt.empty());
+        Instant created = rotator.lastRotated(b).orElseThrow();
+        long before = reads(b);
+        scheduler.start(Map.of(b.id(), b), Duration.ZERO);
+
+        await().atMost(Duration.ofSeconds(20)).until(() -> scheduler.runs() == 1 && scheduler.nextRun(b.id())
+                .map(t -> t.isAfter(Instant.now().plus(Duration.ofMinutes(30)))).orElse(false));
+        assertThat(scheduler.nextRun(b.id())).hasValueSatisfying(t ->
+                assertThat(t).isBetween(created.plus(Duration.ofHours(1)).minusSeconds(1),
+                        created.plus(Duration.ofHours(1)).plusSeconds(1)));
+        assertThat(reads(b) - before).as("metadata and journal reads of the run").isEqualTo(2);
+    }
+
+    /** Metadata reads of the secret and reads of its journal, from the audit file. */
+    private long reads(SecretBinding b) throws Exception {
+        String journal = "/journal/" + b.id() + "\"";
+        try (var lines = java.nio.file.Files.lines(audit.file())) {
+            return lines.filter(l -> l.contains("\"event\":\"vault.metadata.read\"") && l.contains("\"path\":\"" + b.livePath() + "\"")
+                    || l.contains("\"event\":\"vault.read\"") && l.contains(journal)).count();
+        }
+    }
+
     @Test
     void reschedule_addsNewSecrets_andDropsRemovedOnes() throws Exception {
         SecretBinding first = binding("first", "30d", "0s");
