@@ -53,6 +53,8 @@ public final class FileLedger implements Ledger {
     private long lines;
     private FileOutputStream out;
     private Object outKey;
+    /** Whether a ledger of one file per secret was looked for (once per instance). */
+    private boolean importChecked;
 
     private FileLedger(Path folder) {
         this.folder = folder;
@@ -100,7 +102,10 @@ public final class FileLedger implements Ledger {
         try {
             at = Files.readAttributes(file, BasicFileAttributes.class);
         } catch (NoSuchFileException missing) {
-            if (readKey == null && entries.isEmpty()) importOldFiles();
+            if (!importChecked) {
+                importChecked = true;
+                importOldFiles();
+            }
             return;
         }
         Object key = at.fileKey();

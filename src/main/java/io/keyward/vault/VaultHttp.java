@@ -113,7 +113,7 @@ final class VaultHttp implements AutoCloseable {
             c.out.write(head(method, path, token, body));
             if (body != null) c.out.write(body);
             c.out.flush();
-            Answer a = read(c, method);
+            Answer a = read(c);
             keep = c.keepAlive;
             return a;
         } catch (SocketTimeoutException e) {
@@ -139,7 +139,7 @@ final class VaultHttp implements AutoCloseable {
         return h.append("\r\n").toString().getBytes(StandardCharsets.UTF_8);
     }
 
-    private Answer read(Connection c, String method) throws IOException {
+    private Answer read(Connection c) throws IOException {
         int status;
         long length = -1;
         boolean chunked = false;
@@ -162,9 +162,9 @@ final class VaultHttp implements AutoCloseable {
                     default -> { }
                 }
             }
-            if (status >= 200 || status == 101) break; // 1xx: an interim answer, the real one follows
+            if (status >= 200) break; // 1xx: an interim answer, the real one follows
         }
-        if (method.equals("HEAD") || status == 204 || status == 304) return new Answer(status, new byte[0]);
+        if (status == 204 || status == 304) return new Answer(status, new byte[0]);
         if (chunked) return new Answer(status, chunks(c.in));
         if (length >= 0) {
             if (length > MAX_BODY) throw new IOException("Vault's answer is too large (" + length + " bytes)");

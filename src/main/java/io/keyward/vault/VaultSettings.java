@@ -20,11 +20,6 @@ public record VaultSettings(
     /** Connections to Vault open at one moment at the most, unless {@code vault.max_connections} says otherwise. */
     public static final int DEFAULT_MAX_CONNECTIONS = 8;
 
-    public VaultSettings(URI address, Optional<String> namespace, VaultAuth auth, TlsSettings tls, Duration connectTimeout,
-                         Duration requestTimeout, Retrier.Backoff retry) {
-        this(address, namespace, auth, tls, connectTimeout, requestTimeout, retry, DEFAULT_MAX_CONNECTIONS);
-    }
-
     public VaultSettings {
         Objects.requireNonNull(address, "address");
         String scheme = address.getScheme();
@@ -46,7 +41,7 @@ public record VaultSettings(
     public static VaultSettings of(URI address, VaultAuth auth) {
         return new VaultSettings(address, Optional.empty(), auth, TlsSettings.defaults(),
                 Duration.ofSeconds(5), Duration.ofSeconds(30),
-                Retrier.Backoff.of(io.keyward.policy.Backoffs.VAULT));
+                Retrier.Backoff.of(io.keyward.policy.Backoffs.VAULT), DEFAULT_MAX_CONNECTIONS);
     }
 
     public VaultSettings withRetry(Retrier.Backoff backoff) {
