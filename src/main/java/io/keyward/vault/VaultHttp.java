@@ -168,7 +168,9 @@ final class VaultHttp implements AutoCloseable {
         if (chunked) return new Answer(status, chunks(c.in));
         if (length >= 0) {
             if (length > MAX_BODY) throw new IOException("Vault's answer is too large (" + length + " bytes)");
-            return new Answer(status, c.in.readNBytes((int) length));
+            byte[] body = c.in.readNBytes((int) length);
+            if (body.length < length) throw new EOFException("connection closed before Vault's answer ended");
+            return new Answer(status, body);
         }
         c.keepAlive = false; // the body ends when the connection does
         return new Answer(status, limited(c.in));
