@@ -113,6 +113,17 @@ public final class Agent implements AutoCloseable {
     /** As {@link #start(AgentConfig, Policy, Clock, Plugins.PhaseListener, Map)}, with the daemon's hooks. */
     public static Agent start(AgentConfig config, Policy policy, Clock clock, Hooks hooks, Map<String, String> env)
             throws IOException {
+        return start(config, policy, clock, hooks, env, ledger(config));
+    }
+
+    /** The ledger in this agent's state folder. */
+    static Ledger ledger(AgentConfig config) {
+        return FileLedger.open(config.stateDir().resolve("ledger"));
+    }
+
+    /** As above, with the ledger the caller already opened (the service reads it before Vault answers). */
+    static Agent start(AgentConfig config, Policy policy, Clock clock, Hooks hooks, Map<String, String> env, Ledger ledger)
+            throws IOException {
         SecureRandom random = new SecureRandom();
         JsonAuditLog audit = JsonAuditLog.open(config.audit().file(), config.agentId(), clock, config.audit().rolling());
         byte[] key;
@@ -131,7 +142,6 @@ public final class Agent implements AutoCloseable {
             audit.close();
             throw e;
         }
-        Ledger ledger = FileLedger.open(config.stateDir().resolve("ledger"));
         Agent agent = new Agent(config, audit, vault, fingerprints, clock, new Generators(random, env), hooks, ledger);
         agent.reload(policy);
         return agent;

@@ -1,10 +1,10 @@
 package io.keyward.daemon;
 
-import io.keyward.fleet.FileLedger;
 import io.keyward.metrics.HealthServer;
 import io.keyward.metrics.Metrics;
 import io.keyward.policy.ConfigException;
 import io.keyward.policy.Policy;
+import io.keyward.rotation.Ledger;
 import io.keyward.rotation.Outcome;
 import io.keyward.rotation.Plugins;
 import io.keyward.rotation.SecretBinding;
@@ -112,8 +112,8 @@ public final class Daemon implements AutoCloseable {
                 http = Optional.of(HealthServer.start(new InetSocketAddress(at.getHostString(), at.getPort()), metrics,
                         () -> readiness.get().get()));
             }
-            agent = wait.connect(() -> Agent.start(config, policy, clock, hooks, env), policy,
-                    FileLedger.open(config.stateDir().resolve("ledger")));
+            Ledger ledger = Agent.ledger(config);
+            agent = wait.connect(() -> Agent.start(config, policy, clock, hooks, env, ledger), policy, ledger);
         } catch (IOException | RuntimeException e) {
             http.ifPresent(HealthServer::close);
             systemd.close();
