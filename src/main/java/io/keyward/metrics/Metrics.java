@@ -10,8 +10,6 @@ import io.keyward.rotation.Plugins;
 import io.keyward.rotation.SecretData;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
-import io.micrometer.core.instrument.Meter;
-import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -58,11 +56,20 @@ public final class Metrics {
         volatile double due = Double.NaN;
         volatile double nextRun = Double.NaN;
         volatile double revocableSince = Double.NaN;
-        final java.util.List<Meter> meters = new java.util.ArrayList<>();
     }
+
+    /** Deliveries to one target of one secret, by result. */
+    private static final class DeliveryCounts {
+        final java.util.concurrent.atomic.LongAdder ok = new java.util.concurrent.atomic.LongAdder();
+        final java.util.concurrent.atomic.LongAdder failed = new java.util.concurrent.atomic.LongAdder();
+    }
+
+    /** secret id, then target id: what {@link PerSecret} reports as keyward_deliveries_total. */
+    private final Map<String, Map<String, DeliveryCounts>> deliveries = new ConcurrentHashMap<>();
 
     public Metrics(Clock clock) {
         this.clock = clock;
+        registry.getPrometheusRegistry().register(new PerSecret());
         reloadFailures = Counter.builder("keyward.policy.reload.failures")
                 .description("Policy reloads rejected because the new policy was invalid").register(registry);
         reloads = Counter.builder("keyward.policy.reloads")
@@ -206,11 +213,8 @@ public final class Metrics {
     // ---- targets and verifiers
 
     public Plugins.Target target(String secretId, Plugins.Target inner) {
-        Tags tags = Tags.of("secret", secretId, "target", inner.id());
-        Counter ok = Counter.builder("keyward.deliveries").description("Deliveries to targets by result")
-                .tags(tags).tag("result", "ok").register(registry);
-        Counter failed = Counter.builder("keyward.deliveries").description("Deliveries to targets by result")
-                .tags(tags).tag("result", "failed").register(registry);
+        DeliveryCounts counts = deliveries.computeIfAbsent(secretId, id -> new ConcurrentHashMap<>())
+                .computeIfAbsent(inner.id(), id -> new DeliveryCounts());
         return new Plugins.Target() {
             @Override
             public String id() {
@@ -221,9 +225,9 @@ public final class Metrics {
             public void deliver(String secret, int version, SecretData value) throws IOException {
                 try {
                     inner.deliver(secret, version, value);
-                    ok.increment();
+                    counts.ok.increment();
                 } catch (IOException | RuntimeException e) {
-                    failed.increment();
+                    counts.failed.increment();
                     throw e;
                 }
             }
@@ -318,8 +322,7 @@ public final class Metrics {
     }
 
     public void removed(String secretId) {
-        SecretGauges g = secrets.remove(secretId);
-        if (g != null) g.meters.forEach(registry::remove);
+        secrets.remove(secretId);
         inFlight.remove(secretId);
     }
 
@@ -340,21 +343,61 @@ public final class Metrics {
     }
 
     private SecretGauges gauges(String secretId) {
-        return secrets.computeIfAbsent(secretId, id -> {
-            SecretGauges g = new SecretGauges();
-            Tags tags = Tags.of("secret", id);
-            g.meters.add(Gauge.builder("keyward.secret.age", g, x -> Double.isNaN(x.lastRotated) ? Double.NaN
-                            : clock.millis() / 1000.0 - x.lastRotated)
-                    .description("Seconds since the live value was written").baseUnit("seconds").tags(tags).register(registry));
-            g.meters.add(Gauge.builder("keyward.secret.due.timestamp", g, x -> x.due)
-                    .description("When the secret is due for rotation by its schedule").baseUnit("seconds").tags(tags)
-                    .register(registry));
-            g.meters.add(Gauge.builder("keyward.secret.next.run.timestamp", g, x -> x.nextRun)
-                    .description("When keyward next looks at the secret").baseUnit("seconds").tags(tags).register(registry));
-            g.meters.add(Gauge.builder("keyward.revocable.since.timestamp", g, x -> x.revocableSince)
-                    .description("Since when the old key may be revoked by a person (manual keys); NaN when none")
-                    .baseUnit("seconds").tags(tags).register(registry));
-            return g;
-        });
+        return secrets.computeIfAbsent(secretId, id -> new SecretGauges());
+    }
+
+    /**
+     * The series of every secret (age, due, next run, revocable since) and of every target
+     * (deliveries by result), made at each scrape from a few numbers per secret: a meter per
+     * series would hold about a kilobyte each, most of the heap at 10,000 secrets.
+     */
+    private final class PerSecret implements io.prometheus.metrics.model.registry.MultiCollector {
+        private static final List<String> NAMES = List.of("keyward_secret_age_seconds",
+                "keyward_secret_due_timestamp_seconds", "keyward_secret_next_run_timestamp_seconds",
+                "keyward_revocable_since_timestamp_seconds", "keyward_deliveries");
+
+        @Override
+        public io.prometheus.metrics.model.snapshots.MetricSnapshots collect() {
+            java.util.SortedMap<String, SecretGauges> now = new java.util.TreeMap<>(secrets);
+            double at = clock.millis() / 1000.0;
+            return new io.prometheus.metrics.model.snapshots.MetricSnapshots(
+                    gauge(NAMES.get(0), "Seconds since the live value was written", now,
+                            g -> Double.isNaN(g.lastRotated) ? Double.NaN : at - g.lastRotated),
+                    gauge(NAMES.get(1), "When the secret is due for rotation by its schedule", now, g -> g.due),
+                    gauge(NAMES.get(2), "When keyward next looks at the secret", now, g -> g.nextRun),
+                    gauge(NAMES.get(3), "Since when the old key may be revoked by a person (manual keys); NaN when none",
+                            now, g -> g.revocableSince),
+                    deliveries());
+        }
+
+        private io.prometheus.metrics.model.snapshots.GaugeSnapshot gauge(String name, String help,
+                java.util.SortedMap<String, SecretGauges> now, java.util.function.ToDoubleFunction<SecretGauges> value) {
+            var b = io.prometheus.metrics.model.snapshots.GaugeSnapshot.builder().name(name).help(help)
+                    .unit(io.prometheus.metrics.model.snapshots.Unit.SECONDS);
+            now.forEach((id, g) -> b.dataPoint(io.prometheus.metrics.model.snapshots.GaugeSnapshot.GaugeDataPointSnapshot
+                    .builder().value(value.applyAsDouble(g)).labels(io.prometheus.metrics.model.snapshots.Labels.of("secret", id))
+                    .build()));
+            return b.build();
+        }
+
+        private io.prometheus.metrics.model.snapshots.CounterSnapshot deliveries() {
+            var b = io.prometheus.metrics.model.snapshots.CounterSnapshot.builder().name(NAMES.get(4))
+                    .help("Deliveries to targets by result");
+            new java.util.TreeMap<>(deliveries).forEach((secret, targets) -> new java.util.TreeMap<>(targets).forEach((target, n) -> {
+                for (String result : List.of("failed", "ok")) {
+                    b.dataPoint(io.prometheus.metrics.model.snapshots.CounterSnapshot.CounterDataPointSnapshot.builder()
+                            .value((result.equals("ok") ? n.ok : n.failed).sum())
+                            .labels(io.prometheus.metrics.model.snapshots.Labels.of("result", result, "secret", secret,
+                                    "target", target))
+                            .build());
+                }
+            }));
+            return b.build();
+        }
+
+        @Override
+        public List<String> getPrometheusNames() {
+            return NAMES;
+        }
     }
 }
