@@ -43,7 +43,16 @@ public record Policy(Path source, Map<String, IssuerSpec> issuers, List<SecretPo
 
     /** Loads and validates a policy file; every problem is reported at once. */
     public static Policy load(Path file) throws ConfigException {
-        return new PolicyReader().read(YamlLoader.load(file), file);
+        try {
+            return new PolicyReader().read(YamlLoader.load(file), file);
+        } catch (OutOfMemoryError e) {
+            // What was read so far is garbage once this unwinds, so the heap is free again for the message.
+            long max = Runtime.getRuntime().maxMemory() / (1024 * 1024);
+            throw new ConfigException(List.of(new Problem(new YamlNode.Mark(file.toString(), 1, 1),
+                    "the policy does not fit in keyward's memory (a Java heap of at most " + max + " MiB)",
+                    "give keyward more: -Xmx in KEYWARD_JAVA_OPTS (about 4 MiB per 1,000 secrets), or split the policy "
+                            + "among agents")));
+        }
     }
 
     public static Policy parse(String name, String yaml) throws ConfigException {

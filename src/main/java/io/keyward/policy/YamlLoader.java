@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -61,7 +62,7 @@ public final class YamlLoader {
             if (first == null) {
                 throw single(name, "the file is empty", "write at least the required settings");
             }
-            root = read(parser, name, problems);
+            root = read(parser, name, problems, new HashMap<>());
         } catch (JacksonException e) {
             TokenStreamLocation at = e.getLocation();
             int line = at == null ? 1 : Math.max(1, at.getLineNr());
@@ -76,7 +77,11 @@ public final class YamlLoader {
         return root;
     }
 
-    private static YamlNode read(JsonParser p, String file, Problems problems) {
+    /**
+     * One node and what it holds. {@code shared} gives one String object for each key and short
+     * scalar that repeats ("password", "30d", "file"), so that 10,000 secrets do not hold 10,000 copies.
+     */
+    private static YamlNode read(JsonParser p, String file, Problems problems, Map<String, String> shared) {
         YamlNode.Mark mark = mark(p, file);
         JsonToken t = p.currentToken();
         switch (t) {
@@ -84,10 +89,10 @@ public final class YamlLoader {
                 Map<String, YamlNode.Key> keys = new LinkedHashMap<>();
                 Map<String, YamlNode> values = new LinkedHashMap<>();
                 while (p.nextToken() == JsonToken.PROPERTY_NAME) {
-                    String key = p.currentName();
+                    String key = share(p.currentName(), shared);
                     YamlNode.Mark keyMark = mark(p, file);
                     p.nextToken();
-                    YamlNode value = read(p, file, problems);
+                    YamlNode value = read(p, file, problems, shared);
                     if (keys.containsKey(key)) {
                         problems.add(keyMark, "'" + key + "' is given twice (first at line "
                                 + keys.get(key).mark().line() + ")", "keep one of them");
@@ -101,12 +106,12 @@ public final class YamlLoader {
             case START_ARRAY -> {
                 List<YamlNode> items = new ArrayList<>();
                 while (p.nextToken() != JsonToken.END_ARRAY) {
-                    items.add(read(p, file, problems));
+                    items.add(read(p, file, problems, shared));
                 }
                 return new YamlNode.Sequence(mark, items);
             }
             case VALUE_STRING -> {
-                return new YamlNode.Scalar(mark, p.getString(), YamlNode.Scalar.Type.STRING);
+                return new YamlNode.Scalar(mark, share(p.getString(), shared), YamlNode.Scalar.Type.STRING);
             }
             case VALUE_NUMBER_INT, VALUE_NUMBER_FLOAT -> {
                 return new YamlNode.Scalar(mark, p.getString(), YamlNode.Scalar.Type.NUMBER);
@@ -122,6 +127,12 @@ public final class YamlLoader {
                 return new YamlNode.Scalar(mark, null, YamlNode.Scalar.Type.NULL);
             }
         }
+    }
+
+    private static String share(String s, Map<String, String> shared) {
+        if (s == null || s.length() > 32) return s;
+        String before = shared.putIfAbsent(s, s);
+        return before == null ? s : before;
     }
 
     private static YamlNode.Mark mark(JsonParser p, String file) {

@@ -26,8 +26,8 @@ public sealed interface YamlNode permits YamlNode.Mapping, YamlNode.Sequence, Ya
 
     record Mapping(Mark mark, Map<String, Key> keys, Map<String, YamlNode> values) implements YamlNode {
         public Mapping {
-            keys = Collections.unmodifiableMap(new LinkedHashMap<>(keys));
-            values = Collections.unmodifiableMap(new LinkedHashMap<>(values));
+            keys = Small.copyOf(keys);
+            values = Small.copyOf(values);
         }
 
         @Override
@@ -44,6 +44,86 @@ public sealed interface YamlNode permits YamlNode.Mapping, YamlNode.Sequence, Ya
         @Override
         public String kind() {
             return "a list";
+        }
+    }
+
+    /**
+     * An immutable map in insertion order held in two arrays and searched in order: a policy's
+     * mappings have a few keys each, and at 10,000 secrets two linked hash maps per mapping were
+     * most of the memory a policy took while it was read.
+     */
+    final class Small<V> extends java.util.AbstractMap<String, V> {
+        private static final int LARGEST = 16;
+        private final String[] keys;
+        private final Object[] values;
+
+        private Small(Map<String, V> from) {
+            keys = new String[from.size()];
+            values = new Object[from.size()];
+            int i = 0;
+            for (Map.Entry<String, V> e : from.entrySet()) {
+                keys[i] = java.util.Objects.requireNonNull(e.getKey());
+                values[i++] = java.util.Objects.requireNonNull(e.getValue());
+            }
+        }
+
+        static <V> Map<String, V> copyOf(Map<String, V> from) {
+            if (from instanceof Small<V> already) return already;
+            return from.size() <= LARGEST ? new Small<>(from) : Collections.unmodifiableMap(new LinkedHashMap<>(from));
+        }
+
+        private int indexOf(Object key) {
+            for (int i = 0; i < keys.length; i++) {
+                if (keys[i].equals(key)) return i;
+            }
+            return -1;
+        }
+
+        @Override
+        @SuppressWarnings("unchecked")
+        public V get(Object key) {
+            int i = indexOf(key);
+            return i < 0 ? null : (V) values[i];
+        }
+
+        @Override
+        public boolean containsKey(Object key) {
+            return indexOf(key) >= 0;
+        }
+
+        @Override
+        public int size() {
+            return keys.length;
+        }
+
+        @Override
+        public java.util.Set<Map.Entry<String, V>> entrySet() {
+            return new java.util.AbstractSet<>() {
+                @Override
+                public int size() {
+                    return keys.length;
+                }
+
+                @Override
+                public java.util.Iterator<Map.Entry<String, V>> iterator() {
+                    return new java.util.Iterator<>() {
+                        private int next;
+
+                        @Override
+                        public boolean hasNext() {
+                            return next < keys.length;
+                        }
+
+                        @Override
+                        @SuppressWarnings("unchecked")
+                        public Map.Entry<String, V> next() {
+                            if (next >= keys.length) throw new java.util.NoSuchElementException();
+                            int i = next++;
+                            return new java.util.AbstractMap.SimpleImmutableEntry<>(keys[i], (V) values[i]);
+                        }
+                    };
+                }
+            };
         }
     }
 

@@ -14,16 +14,33 @@ final class LargePolicyTest {
 
     @Test
     void aPolicyLargerThanSnakeYamlsDefaultLimit_loads(@TempDir Path dir) throws Exception {
+        Path file = Files.writeString(dir.resolve("policy.yaml"), policy(20_000));
+        assertThat(Files.size(file)).isGreaterThan(3L * 1024 * 1024);
+
+        assertThat(Policy.load(file).secrets()).hasSize(20_000);
+    }
+
+    @Test
+    void aPolicyTooLargeForTheHeap_isOneLineNamingTheFixNotAStackTrace(@TempDir Path dir) throws Exception {
+        Path file = Files.writeString(dir.resolve("policy.yaml"), policy(60_000));
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx24m",
+                "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"), "io.keyward.cli.Main", "validate",
+                "--policy", file.toString()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+
+        assertThat(p.waitFor()).as(out).isEqualTo(2);
+        assertThat(out).contains(file + ":1:1: the policy does not fit in keyward's memory (a Java heap of at most")
+                .contains("-Xmx in KEYWARD_JAVA_OPTS").doesNotContain("OutOfMemoryError").doesNotContain("\tat ");
+    }
+
+    private static String policy(int secrets) {
         StringBuilder yaml = new StringBuilder("defaults: { watch: off }\nsecrets:\n");
-        for (int i = 0; i < 20_000; i++) {
+        for (int i = 0; i < secrets; i++) {
             yaml.append("  - { id: s").append(i).append(", path: large/s").append(i)
                     .append(", fields: [password], generator: { type: random }, schedule: { every: 30d },")
                     .append(" targets: [{ id: f, type: file, path: /var/lib/app/secrets/s").append(i).append(" }] }\n");
         }
-        Path file = Files.writeString(dir.resolve("policy.yaml"), yaml);
-        assertThat(Files.size(file)).isGreaterThan(3L * 1024 * 1024);
-
-        assertThat(Policy.load(file).secrets()).hasSize(20_000);
+        return yaml.toString();
     }
 
     @Test

@@ -22,6 +22,23 @@ final class YamlLoaderTest {
     }
 
     @Test
+    void mappings_keepTheOrderWritten_andFindEveryKey_smallOrLarge() throws Exception {
+        StringBuilder yaml = new StringBuilder("small: { z: 1, a: 2, m: 3 }\nlarge:\n");
+        for (int i = 40; i > 0; i--) yaml.append("  k").append(i).append(": ").append(i).append('\n');
+        YamlNode.Mapping root = (YamlNode.Mapping) YamlLoader.parse("o.yaml", yaml.toString());
+
+        YamlNode.Mapping small = (YamlNode.Mapping) root.values().get("small");
+        assertThat(small.values().keySet()).containsExactly("z", "a", "m");
+        assertThat(small.keys()).containsOnlyKeys("z", "a", "m");
+        assertThat(((YamlNode.Scalar) small.values().get("a")).text()).isEqualTo("2");
+        assertThat(small.values()).doesNotContainKey("b").hasSize(3);
+        YamlNode.Mapping large = (YamlNode.Mapping) root.values().get("large");
+        assertThat(large.values().keySet()).hasSize(40).startsWith("k40", "k39").endsWith("k1");
+        assertThat(((YamlNode.Scalar) large.values().get("k17")).text()).isEqualTo("17");
+        assertThat(root).isEqualTo(YamlLoader.parse("o.yaml", yaml.toString()));
+    }
+
+    @Test
     void parse_emptyFile_isAProblem() {
         assertThatThrownBy(() -> YamlLoader.parse("e.yaml", "")).isInstanceOf(ConfigException.class)
                 .hasMessage("e.yaml:1:1: the file is empty (write at least the required settings)");
