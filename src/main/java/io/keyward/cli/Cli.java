@@ -29,13 +29,18 @@ public final class Cli {
             System.setProperty("keyward.log.level", verbose ? "DEBUG" : words.contains("run") ? "INFO" : "WARN");
         }
         Context context = new Context(out, err, env, in);
-        CommandLine cli = new CommandLine(new KeywardCommand(), new Factory(context));
+        CommandLine cli = commandLine(context);
         cli.setOut(new PrintWriter(out, true, StandardCharsets.UTF_8));
         cli.setErr(new PrintWriter(err, true, StandardCharsets.UTF_8));
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> handle(e, err));
         cli.setExitCodeExceptionMapper(e -> ExitCode.USAGE.code);
         cli.getCommandSpec().exitCodeOnInvalidInput(ExitCode.USAGE.code);
         return cli.execute(args);
+    }
+
+    /** The command tree: what runs, and what the man page and the shell completion are made from. */
+    static CommandLine commandLine(Context context) {
+        return new CommandLine(new KeywardCommand(), new Factory(context));
     }
 
     static int handle(Exception e, PrintStream err) {

@@ -53,6 +53,30 @@ final class CliTest {
     }
 
     @Test
+    void everyCommand_answersHelp_withItsOwnUsage_andNeedsNothingElse() {
+        java.util.List<String> seen = new java.util.ArrayList<>();
+        walk(Cli.commandLine(new Cli.Context(System.out, System.err, Map.of(), System.in)), java.util.List.of(), seen);
+
+        assertThat(seen).contains("run", "check", "sync", "fleet forget", "audit verify", "help").hasSizeGreaterThan(15);
+    }
+
+    private static void walk(picocli.CommandLine command, java.util.List<String> path, java.util.List<String> seen) {
+        for (var sub : command.getSubcommands().entrySet()) {
+            java.util.List<String> words = new java.util.ArrayList<>(path);
+            words.add(sub.getKey());
+            java.util.List<String> args = new java.util.ArrayList<>(words);
+            args.add("--help");
+            Run r = run(Map.of(), args.toArray(String[]::new));
+            assertThat(r.code()).as("keyward %s --help: %s", String.join(" ", words), r.err()).isZero();
+            assertThat(r.out()).as("keyward %s --help", String.join(" ", words))
+                    .contains("Usage: keyward " + String.join(" ", words) + " [").contains("-h, --help");
+            assertThat(r.err()).isEmpty();
+            seen.add(String.join(" ", words));
+            walk(sub.getValue(), words, seen);
+        }
+    }
+
+    @Test
     void noArguments_printsUsage() {
         Run r = run(Map.of());
         assertThat(r.code()).isZero();
