@@ -62,6 +62,41 @@ final class PackageTest {
     }
 
     @Test
+    void manPage_rendersWithoutWarnings_andDocumentsEveryCommand() throws Exception {
+        assertThat(contents()).containsEntry("./usr/share/man/man1/keyward.1.gz", "-rw-r--r--");
+        Path page = unpacked.resolve("root/usr/share/man/man1/keyward.1.gz");
+
+        // groff is part of every Debian system with man-db (package groff-base); -ww reports every warning.
+        String warnings = run("sh", "-c", "zcat '" + page + "' | groff -man -ww -z -Tutf8 2>&1");
+        String text = run("sh", "-c", "zcat '" + page + "' | MANWIDTH=200 man -l - 2>/dev/null | col -b");
+
+        assertThat(warnings).isEmpty();
+        assertThat(text).startsWith("KEYWARD(1)").contains("NAME", "SYNOPSIS", "COMMANDS", "EXIT STATUS", "FILES")
+                .contains("keyward run [-hvV]", "keyward fleet forget", "keyward audit verify", "--emergency", "KEYWARD_CONFIG")
+                .doesNotContain("docbits-simulator").doesNotContain("%n");
+    }
+
+    @Test
+    void bashCompletion_completesCommandsSubcommandsAndOptions() throws Exception {
+        assertThat(contents()).containsEntry("./usr/share/bash-completion/completions/keyward", "-rw-r--r--");
+        Path script = unpacked.resolve("root/usr/share/bash-completion/completions/keyward");
+
+        assertThat(complete(script, "keyward", "ro")).isEqualTo("rotate");
+        assertThat(complete(script, "keyward", "fleet", "")).isEqualTo("forget");
+        assertThat(complete(script, "keyward", "status", "--o")).isEqualTo("--output");
+    }
+
+    /** What bash offers for the last word, as the installed script computes it. */
+    private static String complete(Path script, String... words) throws Exception {
+        StringBuilder quoted = new StringBuilder();
+        for (String w : words) quoted.append(" '").append(w).append('\'');
+        String line = String.join(" ", words);
+        return run("bash", "-c", "compopt() { :; }; source '" + script + "'; complete -p keyward >/dev/null"
+                + "; COMP_WORDS=(" + quoted + "); COMP_CWORD=" + (words.length - 1) + "; COMP_LINE='" + line
+                + "'; COMP_POINT=" + line.length() + "; _complete_keyward; echo \"${COMPREPLY[*]}\"");
+    }
+
+    @Test
     void controlFields_nameJavaAndSystemd() throws Exception {
         String control = Files.readString(unpacked.resolve("DEBIAN/control"));
         assertThat(control).contains("Package: keyward").contains("Architecture: all")
