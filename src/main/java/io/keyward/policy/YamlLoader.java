@@ -38,18 +38,68 @@ public final class YamlLoader {
         String name = file.toString();
         String text;
         try {
-            long size = Files.size(file);
+            // Looked at before it is opened: opening a FIFO waits for a writer, and /dev/zero never ends.
+            java.nio.file.attribute.BasicFileAttributes attrs = Files.readAttributes(file,
+                    java.nio.file.attribute.BasicFileAttributes.class);
+            if (!attrs.isRegularFile()) {
+                throw single(name, "not a regular file but " + kind(file, attrs), "give the path of the YAML file itself");
+            }
+            long size = attrs.size();
             if (size > MAX_CHARS) {
                 throw single(name, "the file is " + String.format(java.util.Locale.ROOT, "%,d", size) + " bytes, more than the "
                         + MAX_CHARS / (1024 * 1024) + " MiB keyward reads", "split it, or check that it is the file you meant");
             }
-            text = Files.readString(file, StandardCharsets.UTF_8);
+            text = utf8(name, Files.readAllBytes(file));
         } catch (NoSuchFileException e) {
             throw single(name, "file not found", "check the path, or create it from the example in config/");
         } catch (IOException e) {
             throw single(name, "cannot read the file: " + e.getClass().getSimpleName(), "check its permissions");
         }
         return parse(name, text);
+    }
+
+    private static String kind(Path file, java.nio.file.attribute.BasicFileAttributes attrs) {
+        if (attrs.isDirectory()) return "a directory";
+        try {
+            Object mode = Files.getAttribute(file, "unix:mode");
+            if (mode instanceof Integer m) {
+                switch (m & 0170000) {
+                    case 0010000: return "a FIFO (named pipe)";
+                    case 0020000: return "a character device";
+                    case 0060000: return "a block device";
+                    case 0140000: return "a socket";
+                    default: break;
+                }
+            }
+        } catch (IOException | UnsupportedOperationException e) {
+            // the plain word below will do
+        }
+        return "a special file";
+    }
+
+    /** The bytes as UTF-8 text; bytes that are not UTF-8 are a problem at their line and byte offset. */
+    private static String utf8(String name, byte[] bytes) throws ConfigException {
+        java.nio.charset.CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT);
+        java.nio.ByteBuffer in = java.nio.ByteBuffer.wrap(bytes);
+        java.nio.CharBuffer out = java.nio.CharBuffer.allocate(bytes.length);
+        java.nio.charset.CoderResult r = decoder.decode(in, out, true);
+        if (r.isError()) {
+            int at = in.position();
+            int line = 1;
+            int lineStart = 0;
+            for (int i = 0; i < at; i++) {
+                if (bytes[i] == '\n') {
+                    line++;
+                    lineStart = i + 1;
+                }
+            }
+            throw new ConfigException(List.of(new Problem(new YamlNode.Mark(name, line, at - lineStart + 1),
+                    "not UTF-8 text at byte " + at, "save the file as UTF-8")));
+        }
+        decoder.flush(out);
+        return out.flip().toString();
     }
 
     /** Parses text that came from {@code name} (used in messages). */

@@ -39,6 +39,35 @@ final class YamlLoaderTest {
     }
 
     @Test
+    void load_refusesAnythingButARegularFile_atOnce(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path fifo = dir.resolve("policy.yaml");
+        assertThat(new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor()).isZero();
+
+        // A FIFO with no writer and /dev/zero would each hold a reader forever.
+        org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(Duration.ofSeconds(5), () -> {
+            assertThatThrownBy(() -> YamlLoader.load(fifo)).isInstanceOf(ConfigException.class)
+                    .hasMessage(fifo + ":1:1: not a regular file but a FIFO (named pipe) (give the path of the YAML file itself)");
+            assertThatThrownBy(() -> YamlLoader.load(java.nio.file.Path.of("/dev/zero"))).isInstanceOf(ConfigException.class)
+                    .hasMessageContaining("/dev/zero:1:1: not a regular file but a character device");
+        });
+        assertThatThrownBy(() -> YamlLoader.load(dir)).isInstanceOf(ConfigException.class)
+                .hasMessageContaining(dir + ":1:1: not a regular file but a directory");
+    }
+
+    @Test
+    void load_bytesThatAreNotUtf8_areNamedByLineAndByte(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path file = dir.resolve("latin1.yaml");
+        byte[] head = "agent: { id: a }\nx: \"caf".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        byte[] bytes = java.util.Arrays.copyOf(head, head.length + 2);
+        bytes[head.length] = (byte) 0xE9; // é in Latin-1
+        bytes[head.length + 1] = '"';
+        java.nio.file.Files.write(file, bytes);
+
+        assertThatThrownBy(() -> YamlLoader.load(file)).isInstanceOf(ConfigException.class)
+                .hasMessage(file + ":2:8: not UTF-8 text at byte 24 (save the file as UTF-8)");
+    }
+
+    @Test
     void parse_emptyFile_isAProblem() {
         assertThatThrownBy(() -> YamlLoader.parse("e.yaml", "")).isInstanceOf(ConfigException.class)
                 .hasMessage("e.yaml:1:1: the file is empty (write at least the required settings)");
