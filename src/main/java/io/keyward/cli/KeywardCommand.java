@@ -6,7 +6,6 @@ import picocli.CommandLine.Option;
 @Command(name = "keyward",
         mixinStandardHelpOptions = true,
         scope = picocli.CommandLine.ScopeType.INHERIT, // --help and --version answer under every command
-
         versionProvider = Cli.Version.class,
         description = "Rotates secrets kept in HashiCorp Vault or OpenBao and delivers them to the systems that use "
                 + "them, with an audit line for every access.",
