@@ -144,6 +144,31 @@ final class RotationCommandsTest {
         assertThat(text.out()).contains("1 failed, next ");
     }
 
+    /**
+     * {@code --emergency} rotates a secret that is not due and retires the old value at once,
+     * where a plain {@code --now} keeps it valid for the secret's grace (1h here).
+     */
+    @Test
+    void rotate_emergency_rotatesBeforeItIsDue_andSkipsTheGrace() throws Exception {
+        assertThat(CliTest.run(env, "rotate", "cache", "--now", "-c", config.toString()).out()).contains("rotated v0 -> v1");
+        io.keyward.testing.Leaks.track(Files.readString(secretsDir.resolve("cache")));
+        assertThat(CliTest.run(env, "rotate", "cache", "-c", config.toString()).out()).contains("cache: not due until");
+
+        CliTest.Run dry = CliTest.run(env, "rotate", "cache", "--emergency", "--dry-run", "-c", config.toString());
+        assertThat(dry.out()).contains("would rotate now (forced)").contains("retire         version 1 as soon as every target has the new one");
+
+        CliTest.Run emergency = CliTest.run(env, "rotate", "cache", "--emergency", "-c", config.toString());
+        assertThat(emergency.code()).isZero();
+        assertThat(emergency.out()).contains("cache: rotated v1 -> v2").doesNotContain("grace period");
+        io.keyward.testing.Leaks.track(Files.readString(secretsDir.resolve("cache")));
+
+        JsonNode row = JSON.readTree(CliTest.run(env, "status", "--output", "json", "-c", config.toString()).out()).get(1);
+        assertThat(row.path("secret").asString()).isEqualTo("cache");
+        assertThat(row.path("live_version").asInt()).isEqualTo(2);
+        assertThat(row.path("phase").asString()).as("the old value is retired, not kept for the grace").isEqualTo("retired");
+        assertThat(CliTest.run(env, "history", "cache", "-c", config.toString()).out()).contains("emergency");
+    }
+
     @Test
     void rotate_unknownSecret_exits2_namingTheKnownOnes() throws Exception {
         CliTest.Run r = CliTest.run(env, "rotate", "nope", "-c", config.toString());

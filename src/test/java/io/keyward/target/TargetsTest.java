@@ -90,6 +90,13 @@ final class TargetsTest {
         return SecretData.of(Map.of("password", password, "user", "app"));
     }
 
+    /** A program's standard output, stripped, if it exits 0. */
+    private static java.util.Optional<String> output(String... argv) throws Exception {
+        Process p = new ProcessBuilder(argv).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+        return p.waitFor() == 0 ? java.util.Optional.of(out) : java.util.Optional.empty();
+    }
+
     @Test
     void envFile_isReadBackByAShell_withEveryCharacterIntact() throws Exception {
         Path file = dir.resolve("db.env");
@@ -137,16 +144,37 @@ final class TargetsTest {
         assertThat(Files.readString(file)).isEqualTo(before);
     }
 
+    /**
+     * Another account than the one running the tests: {@code keyward-test} (which {@code .ci/run}
+     * creates), else {@code nobody}. As root the file must end up with its owner and group; as
+     * anyone else the change is refused with a one-line error and the old file stays.
+     */
     @Test
-    void ownerAndGroup_areSetToTheNamedAccount() throws Exception {
-        Path file = dir.resolve("owned");
+    void ownerAndGroup_areSetToAnotherAccount_orRefusedWithoutTheRight() throws Exception {
+        String other = output("id", "-un", "keyward-test").isPresent() ? "keyward-test" : "nobody";
+        String otherGroup = output("id", "-gn", other).orElseThrow(() -> new AssertionError(
+                "neither keyward-test nor nobody exists on this machine: run .ci/run as root once, or create one"));
         String me = System.getProperty("user.name");
-        String group = Files.readAttributes(dir, java.nio.file.attribute.PosixFileAttributes.class).group().getName();
-        target(secret("- { id: app, type: file, path: " + file + ", owner: " + me + ", group: " + group + " }"))
-                .deliver("app-db", 1, value(Leaks.secret("own")));
-        var attrs = Files.readAttributes(file, java.nio.file.attribute.PosixFileAttributes.class);
-        assertThat(attrs.owner().getName()).isEqualTo(me);
-        assertThat(attrs.group().getName()).isEqualTo(group);
+        assertThat(other).isNotEqualTo(me);
+        Path file = dir.resolve("owned");
+        Files.deleteIfExists(file);
+        Plugins.Target owned = target(secret("- { id: app, type: file, path: " + file + ", owner: " + other
+                + ", group: " + otherGroup + " }"));
+        if (me.equals("root")) {
+            owned.deliver("app-db", 1, value(Leaks.secret("own")));
+            var attrs = Files.readAttributes(file, java.nio.file.attribute.PosixFileAttributes.class);
+            assertThat(attrs.owner().getName()).isEqualTo(other);
+            assertThat(attrs.group().getName()).isEqualTo(otherGroup);
+            assertThat(java.nio.file.attribute.PosixFilePermissions.toString(attrs.permissions())).isEqualTo("rw-------");
+        } else {
+            assertThatThrownBy(() -> owned.deliver("app-db", 1, value(Leaks.secret("own"))))
+                    .hasMessageContaining("cannot give " + file + " owner " + other).hasMessageContaining("CAP_CHOWN")
+                    .hasMessageNotContaining("\n");
+            assertThat(file).doesNotExist();
+        }
+        try (var left = Files.list(dir)) {
+            assertThat(left.map(Path::getFileName).map(Path::toString)).noneMatch(n -> n.startsWith(".owned"));
+        }
 
         Plugins.Target nobody = target(secret("- { id: x, type: file, path: " + dir.resolve("x") + ", owner: no-such-user-kw }"));
         assertThatThrownBy(() -> nobody.deliver("app-db", 1, value(Leaks.secret("own"))))
@@ -172,6 +200,52 @@ final class TargetsTest {
             assertThat(plain.has("fields")).isFalse();
             assertThat(r.requests().get(0).body()).doesNotContain(password);
             assertThat(JSON.readTree(r.requests().get(1).body()).at("/fields/password").asString()).isEqualTo(password);
+        }
+    }
+
+    /**
+     * The signature checked by another implementation: the demo's receiver (Python's hmac), which
+     * answers 204 only to a request signed with its key and a fresh timestamp, else 401.
+     */
+    @Test
+    void webhook_signatureIsAcceptedByAPythonReceiver_andRefusedUnderAnotherKey() throws Exception {
+        Path keyFile = dir.resolve("receiver.key");
+        Files.writeString(keyFile, hmacKey + "\n");
+        Path log = logs.resolve("receiver.log");
+        int port;
+        try (java.net.ServerSocket free = new java.net.ServerSocket(0)) {
+            port = free.getLocalPort();
+        }
+        Process receiver = new ProcessBuilder("python3", Path.of("demo/receiver.py").toAbsolutePath().toString(),
+                String.valueOf(port), keyFile.toString(), log.toString()).redirectErrorStream(true)
+                .redirectOutput(logs.resolve("receiver.out").toFile()).start();
+        try {
+            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+            while (true) {
+                try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
+                    break;
+                } catch (java.io.IOException notYet) {
+                    assertThat(receiver.isAlive()).as("the receiver runs: " + logs.resolve("receiver.out")).isTrue();
+                    assertThat(System.nanoTime()).as("the receiver listens within 10 s").isLessThan(deadline);
+                    Thread.sleep(50);
+                }
+            }
+            String url = "http://127.0.0.1:" + port + "/rotated";
+            String password = Leaks.secret("py");
+            target(secret("- { id: hook, type: webhook, url: \"" + url + "\", signing_key: { path: " + signing.path() + " } }"))
+                    .deliver("app-db", 7, value(password));
+            assertThat(Files.readString(log)).contains(" app-db v7 " + FP.of(value(password)));
+
+            SecretPath other = vault.uniquePath("other-webhook-key");
+            store.write(other, SecretData.of("hmac_key", Leaks.secret("other")), OptionalInt.empty());
+            Plugins.Target wrong = target(secret("- { id: hook, type: webhook, url: \"" + url + "\", signing_key: { path: "
+                    + other.path() + " } }"));
+            assertThatThrownBy(() -> wrong.deliver("app-db", 8, value(password))).isInstanceOf(Plugins.Rejected.class)
+                    .hasMessageContaining("HTTP 401");
+            assertThat(Files.readString(log)).doesNotContain(" v8 ");
+        } finally {
+            receiver.destroy();
+            receiver.waitFor();
         }
     }
 
@@ -205,6 +279,36 @@ final class TargetsTest {
                 + dir.resolve("shell-ran") + "\" }"));
         shell.deliver("app-db", 9, value(Leaks.secret("x")));
         assertThat(dir.resolve("shell-ran")).exists();
+    }
+
+    /**
+     * Each reload waits a random part of the policy's splay before it takes a place in the
+     * restart budget, so a wave of rotations does not restart every service at once.
+     */
+    @Test
+    void exec_waitsARandomPartOfTheSplay_readFromThePolicy() throws Exception {
+        Policy policy = Policy.parse("splay.yaml", String.join("\n",
+                "defaults: { restarts: { at_once: 2, splay: 8s } }",
+                "secrets:",
+                "  - id: app-db",
+                "    path: apps/db",
+                "    fields: [password, user]",
+                "    generator: { type: random, length: 32 }",
+                "    schedule: { every: 30d }",
+                "    targets: [{ id: reload, type: exec, command: [/bin/true] }, { id: app, type: file, path: "
+                        + dir.resolve("splay-file") + " }]",
+                ""));
+        List<java.time.Duration> slept = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        java.util.Iterator<Double> draws = List.of(0.25, 0.75).iterator();
+        Targets t = new Targets(Targets.defaultHttpClient(), store, FP, Clock.systemUTC(), slept::add, draws::next,
+                policy.restarts());
+        Policy.SecretPolicy s = policy.secrets().get(0);
+        Plugins.Target reload = t.of(s.targets().get(0), s.fields());
+        reload.deliver("app-db", 1, value(Leaks.secret("splay")));
+        reload.deliver("app-db", 2, value(Leaks.secret("splay")));
+        t.of(s.targets().get(1), s.fields()).deliver("app-db", 2, value(Leaks.secret("splay")));
+        assertThat(slept).as("a file is written at once; each reload waits its share of 8 s")
+                .containsExactly(java.time.Duration.ofSeconds(2), java.time.Duration.ofSeconds(6));
     }
 
     @Test
