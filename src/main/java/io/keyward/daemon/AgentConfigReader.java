@@ -28,7 +28,7 @@ final class AgentConfigReader {
     private static final Pattern VAR = Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)}");
     private static final String DEFAULT_ADDRESS = "https://127.0.0.1:8200";
 
-    enum Method { TOKEN, APPROLE, KUBERNETES, CERT }
+    enum Method { TOKEN, APPROLE, KUBERNETES, JWT, CERT }
 
     private final Map<String, String> env;
     private final String hostName;
@@ -252,6 +252,14 @@ final class AgentConfigReader {
                 Path jwt = expand(a, "jwt_file").orElse(Path.of("/var/run/secrets/kubernetes.io/serviceaccount/token"));
                 auth = role == null ? null : new VaultAuth.Kubernetes(mount, role, jwt);
             }
+            case JWT -> {
+                String mount = a.string("mount", "jwt");
+                String role = a.requiredString("role", "name the role of the Vault jwt auth mount to log in as");
+                Optional<Path> jwt = expand(a, "jwt_file");
+                if (jwt.isEmpty()) a.problems().add(a.mark(), "vault.auth.jwt_file is missing",
+                        "jwt auth reads the identity token from a file at every login, like /var/run/secrets/tokens/vault");
+                auth = role == null || jwt.isEmpty() ? null : new VaultAuth.Jwt(mount, role, jwt.get());
+            }
             case CERT -> {
                 String mount = a.string("mount", "cert");
                 auth = new VaultAuth.Cert(mount);
@@ -270,7 +278,7 @@ final class AgentConfigReader {
         if (token.isEmpty()) token = Optional.ofNullable(env.get("VAULT_TOKEN")).filter(s -> !s.isBlank());
         if (file.isEmpty() && token.isEmpty()) {
             problems.add(at, "no Vault token: token auth needs vault.auth.token_file, vault.auth.token or VAULT_TOKEN",
-                    "or choose another vault.auth.method (approle, kubernetes, cert)");
+                    "or choose another vault.auth.method (approle, kubernetes, jwt, cert)");
             return null;
         }
         return new VaultAuth.Token(file.isPresent() ? Optional.empty() : token, file);

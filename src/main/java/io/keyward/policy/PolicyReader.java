@@ -313,6 +313,11 @@ final class PolicyReader {
                     "use 1-63 lower-case letters, digits, '.', '_' and '-', starting with a letter or digit");
         }
         String where = id == null ? f.where() : "secret '" + id + "'";
+        if (f.has("namespace")) {
+            problems.add(f.markOf("namespace"), where + ": a secret has no namespace of its own: keyward reads every secret, "
+                    + "and keeps its journal, in the namespace of its configuration (vault.namespace)",
+                    "run one keyward per namespace, each with its own configuration and policy");
+        }
         String mount = f.string("mount", "secret");
         String path = f.requiredString("path", "give the secret's path in Vault, like apps/payments/db");
         if (path != null) {

@@ -31,6 +31,7 @@ final class Login {
     String loginPath() {
         if (auth instanceof VaultAuth.AppRole a) return "auth/" + a.mount() + "/login";
         if (auth instanceof VaultAuth.Kubernetes k) return "auth/" + k.mount() + "/login";
+        if (auth instanceof VaultAuth.Jwt j) return "auth/" + j.mount() + "/login";
         if (auth instanceof VaultAuth.Cert c) return "auth/" + c.mount() + "/login";
         return "auth/token/lookup-self";
     }
@@ -40,16 +41,21 @@ final class Login {
         if (auth instanceof VaultAuth.AppRole a) {
             String roleId = readCredential(a.roleIdFile(), "AppRole role_id file", path);
             String secretId = readCredential(a.secretIdFile(), "AppRole secret_id file", path);
-            Transport.Reply r = loginCall(path, Map.of("role_id", roleId, "secret_id", secretId), List.of(roleId, secretId));
+            Transport.Reply r = loginCall("login", path, Map.of("role_id", roleId, "secret_id", secretId), List.of(roleId, secretId));
             return fromAuth(r, path);
         }
         if (auth instanceof VaultAuth.Kubernetes k) {
             String jwt = readCredential(k.jwtFile(), "Kubernetes service-account token file", path);
-            Transport.Reply r = loginCall(path, Map.of("role", k.role(), "jwt", jwt), List.of(jwt));
+            Transport.Reply r = loginCall("login (role " + k.role() + ")", path, Map.of("role", k.role(), "jwt", jwt), List.of(jwt));
+            return fromAuth(r, path);
+        }
+        if (auth instanceof VaultAuth.Jwt j) {
+            String jwt = readCredential(j.jwtFile(), "JWT file", path);
+            Transport.Reply r = loginCall("login (role " + j.role() + ")", path, Map.of("role", j.role(), "jwt", jwt), List.of(jwt));
             return fromAuth(r, path);
         }
         if (auth instanceof VaultAuth.Cert c) {
-            Transport.Reply r = loginCall(path, Map.of(), List.of());
+            Transport.Reply r = loginCall("login", path, Map.of(), List.of());
             return fromAuth(r, path);
         }
         VaultAuth.Token t = (VaultAuth.Token) auth;
@@ -84,9 +90,10 @@ final class Login {
     }
 
     /** A login request: denied or refused logins fail with Vault's own words (never a credential). */
-    private Transport.Reply loginCall(String path, Map<String, Object> body, List<String> hide) throws VaultAccessException {
+    private Transport.Reply loginCall(String what, String path, Map<String, Object> body, List<String> hide)
+            throws VaultAccessException {
         Transport.Reply r = transport.post(null, "login", path, body, hide);
-        if (!r.ok()) throw transport.failure("login", path, r, hide);
+        if (!r.ok()) throw transport.failure(what, path, r, hide);
         return r;
     }
 

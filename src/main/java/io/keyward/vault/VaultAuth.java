@@ -62,6 +62,24 @@ public sealed interface VaultAuth {
         }
     }
 
+    /**
+     * JWT: a token from an identity provider (a Kubernetes projected service-account token, a CI
+     * job's or a cloud workload's identity token), read from its file at every login, exchanged
+     * for a token of {@code role} on a {@code jwt} auth mount.
+     */
+    record Jwt(String mount, String role, Path jwtFile) implements VaultAuth {
+        public Jwt {
+            mount = mountOrDefault(mount, "jwt");
+            if (role == null || role.isBlank()) throw new IllegalArgumentException("jwt auth needs a role");
+            Objects.requireNonNull(jwtFile, "jwt_file");
+        }
+
+        @Override
+        public String method() {
+            return "jwt";
+        }
+    }
+
     /** TLS certificate: the client certificate configured under TLS is the credential. */
     record Cert(String mount) implements VaultAuth {
         public Cert {

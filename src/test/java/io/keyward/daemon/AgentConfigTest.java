@@ -100,6 +100,20 @@ final class AgentConfigTest {
     }
 
     @Test
+    void jwtAndKubernetesAuth_readTheirRoleMountAndTokenFile(@TempDir Path dir) throws Exception {
+        Path jwt = Files.writeString(dir.resolve("jwt.yaml"),
+                "vault:\n  auth: { method: jwt, role: ci-deploy, jwt_file: /run/secrets/tokens/vault }\n");
+        assertThat(AgentConfig.load(jwt, Map.of(), "h").vault().auth())
+                .isEqualTo(new VaultAuth.Jwt("jwt", "ci-deploy", Path.of("/run/secrets/tokens/vault")));
+        Path mounted = Files.writeString(dir.resolve("mounted.yaml"),
+                "vault:\n  auth: { method: jwt, mount: gitlab/, role: r, jwt_file: /t }\n");
+        assertThat(((VaultAuth.Jwt) AgentConfig.load(mounted, Map.of(), "h").vault().auth()).mount()).isEqualTo("gitlab");
+        Path k8s = Files.writeString(dir.resolve("k8s.yaml"), "vault:\n  auth: { method: kubernetes, role: keyward }\n");
+        assertThat(AgentConfig.load(k8s, Map.of(), "h").vault().auth()).isEqualTo(new VaultAuth.Kubernetes("kubernetes",
+                "keyward", Path.of("/var/run/secrets/kubernetes.io/serviceaccount/token")));
+    }
+
+    @Test
     void inlineToken_neverShowsInToString(@TempDir Path dir) throws Exception {
         Path f = Files.writeString(dir.resolve("k.yaml"), "vault:\n  address: http://v:8200\n  auth:\n    token: hvs.SECRETTOKEN\n");
         AgentConfig c = AgentConfig.load(f, Map.of(), "h");
@@ -131,7 +145,7 @@ final class AgentConfigTest {
     static Stream<Arguments> badFixtures() {
         return Stream.of(
                 Arguments.of("bad-unknown-key.yaml", "2:3", "unknown key 'adress' in config.vault (did you mean 'address'?)"),
-                Arguments.of("bad-auth-method.yaml", "4:13", "'apprle' is not one of [token, approle, kubernetes, cert] (did you mean 'approle'?)"),
+                Arguments.of("bad-auth-method.yaml", "4:13", "'apprle' is not one of [token, approle, kubernetes, jwt, cert] (did you mean 'approle'?)"),
                 Arguments.of("bad-approle-missing-files.yaml", "4:5", "vault.auth.role_id_file is missing"),
                 Arguments.of("bad-address.yaml", "2:12", "is not an http(s) URL"),
                 Arguments.of("bad-duration.yaml", "6:14", "'five seconds' is not a duration"),
@@ -144,6 +158,7 @@ final class AgentConfigTest {
                 Arguments.of("bad-duplicate-key.yaml", "7:1", "'state' is given twice (first at line 5)"),
                 Arguments.of("bad-state-path.yaml", "6:3", "bad segment '..'"),
                 Arguments.of("bad-kubernetes-no-role.yaml", "4:5", "vault.auth.role is missing"),
+                Arguments.of("bad-jwt-no-file.yaml", "4:5", "vault.auth.jwt_file is missing (jwt auth reads the identity token"),
                 Arguments.of("bad-not-a-mapping.yaml", "1:8", "config.vault must be a mapping of keys, not a text"),
                 Arguments.of("bad-skip-verify-not-boolean.yaml", "6:18", "skip_verify must be true or false"),
                 Arguments.of("bad-metrics-listen.yaml", "6:11", "metrics.listen 'localhost' is not host:port"),

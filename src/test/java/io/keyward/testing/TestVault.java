@@ -63,16 +63,26 @@ public final class TestVault {
     }
 
     public JsonNode admin(String method, String apiPath, String jsonBody, String token) {
+        return request(null, method, apiPath, jsonBody, token);
+    }
+
+    /** An admin request with the root token inside a namespace (OpenBao's {@code X-Vault-Namespace}). */
+    public JsonNode adminIn(String namespace, String method, String apiPath, String jsonBody) {
+        return request(namespace, method, apiPath, jsonBody, rootToken);
+    }
+
+    private JsonNode request(String namespace, String method, String apiPath, String jsonBody, String token) {
         HttpRequest.Builder b = HttpRequest.newBuilder(address.resolve("/v1/" + apiPath))
                 .timeout(Duration.ofSeconds(10))
                 .header("X-Vault-Token", token)
                 .method(method, jsonBody == null ? HttpRequest.BodyPublishers.noBody()
                         : HttpRequest.BodyPublishers.ofString(jsonBody));
+        if (namespace != null) b.header("X-Vault-Namespace", namespace);
         try {
             HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
             if (r.statusCode() / 100 != 2) {
-                throw new AssertionError("test setup: " + method + " " + apiPath + " answered " + r.statusCode()
-                        + ": " + r.body());
+                throw new AssertionError("test setup: " + method + " " + (namespace == null ? "" : namespace + "/") + apiPath
+                        + " answered " + r.statusCode() + ": " + r.body());
             }
             return r.body().isEmpty() ? JSON.createObjectNode() : JSON.readTree(r.body());
         } catch (IOException e) {

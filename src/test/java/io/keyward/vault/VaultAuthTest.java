@@ -78,6 +78,49 @@ final class VaultAuthTest {
     }
 
     @Test
+    void jwt_logsIn_withTheTokenOfItsFile_readAgainAtEveryLogin(TestVault vault) throws Exception {
+        JwtFixture jwt = JwtFixture.create(vault, "2s", "4s");
+        String first = jwt.write("payments");
+        try (Connected c = Connected.with(vault, jwt.auth(), s -> s)) {
+            SecretPath path = vault.uniquePath("jwt");
+            c.client.write(path, SecretData.of("k", "v"), OptionalInt.empty());
+            assertThat(c.client.read(path)).isPresent();
+            assertThat(c.auditLines().get(0).path("method").asString()).isEqualTo("jwt");
+            String accessor = c.client.token().accessor();
+
+            // The identity provider replaces the token; the login at the token's max TTL reads the new one.
+            String second = jwt.write("payments");
+            await().atMost(Duration.ofSeconds(20)).until(() -> count(c, "vault.login") >= 2);
+            assertThat(c.client.token().accessor()).isNotEqualTo(accessor);
+            assertThat(c.client.read(path)).isPresent();
+
+            // A token the role refuses: the next login fails, naming the role and Vault's reason.
+            jwt.write("other-project");
+            await().atMost(Duration.ofSeconds(20)).until(() -> c.auditLines().stream().anyMatch(l -> l.path("event").asString()
+                    .equals("vault.login") && l.path("outcome").asString().equals("failed")
+                    && l.path("error").asString().contains("login (role keyward)")
+                    && l.path("error").asString().contains("claim \"project\" does not match")));
+            assertThat(c.auditText()).doesNotContain(first).doesNotContain(second);
+        }
+    }
+
+    @Test
+    void jwt_claimsTheRoleRefuses_failClearly_namingTheRole(TestVault vault) throws Exception {
+        JwtFixture jwt = JwtFixture.create(vault, "1h", "2h");
+        String refused = jwt.write("other-project");
+        assertThatThrownBy(() -> Connected.with(vault, jwt.auth(), s -> s))
+                .isInstanceOf(VaultAccessException.class)
+                .hasMessageContaining("login (role keyward) of auth/" + jwt.mount() + "/login at " + vault.address())
+                .hasMessageContaining("HTTP 400: error validating claims: claim \"project\" does not match")
+                .hasMessageNotContaining(refused);
+
+        Files.delete(jwt.file());
+        assertThatThrownBy(() -> Connected.with(vault, jwt.auth(), s -> s))
+                .isInstanceOf(VaultAccessException.class)
+                .hasMessageContaining("the JWT file " + jwt.file() + " does not exist");
+    }
+
+    @Test
     void shortTtlToken_isRenewed_beforeItExpires(TestVault vault) throws Exception {
         AppRoleFixture role = AppRoleFixture.create(vault, "3s", "1h");
         try (Connected c = Connected.with(vault, role.auth(), s -> s)) {
