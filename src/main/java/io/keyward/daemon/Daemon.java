@@ -69,8 +69,22 @@ public final class Daemon implements AutoCloseable {
 
     private record VaultCheck(Instant at, Optional<String> problem) {}
 
+    /**
+     * What {@code keyward exec} changes in the service: the policy it serves (made from the file
+     * at start and at each reload), its targets, and whether the service handles SIGHUP, SIGTERM
+     * and SIGINT itself (a supervisor passes them to its application instead).
+     */
+    public record Shape(java.util.function.UnaryOperator<Policy> policy,
+                        java.util.function.BiFunction<String, Plugins.Target, Plugins.Target> targets, boolean signals) {
+        /** {@code keyward run}: the policy file as it is, its own targets, its own signals. */
+        public static final Shape RUN = new Shape(p -> p, (s, t) -> t, true);
+    }
+
+    private final Shape shape;
+
     private Daemon(AgentConfig config, Path policyFile, Map<String, String> env, Clock clock, SystemdNotify systemd,
-                   Metrics metrics, Agent agent, RotationScheduler scheduler) {
+                   Metrics metrics, Agent agent, RotationScheduler scheduler, Shape shape) {
+        this.shape = shape;
         this.env = env;
         this.config = config;
         this.policyFile = policyFile;
@@ -90,15 +104,21 @@ public final class Daemon implements AutoCloseable {
      */
     public static Daemon start(AgentConfig config, Path policyFile, Map<String, String> env, Clock clock,
                                Plugins.PhaseListener extra) throws IOException, ConfigException {
+        return start(config, policyFile, env, clock, extra, Shape.RUN);
+    }
+
+    /** {@link #start(AgentConfig, Path, Map, Clock, Plugins.PhaseListener)} in another shape ({@code keyward exec}). */
+    public static Daemon start(AgentConfig config, Path policyFile, Map<String, String> env, Clock clock,
+                               Plugins.PhaseListener extra, Shape shape) throws IOException, ConfigException {
         SystemdNotify systemd = SystemdNotify.from(env);
         systemd.send(SystemdNotify.status("loading the policy"));
-        Policy policy = Policy.load(policyFile);
+        Policy policy = shape.policy().apply(Policy.load(policyFile));
         Metrics metrics = new Metrics(clock);
         Plugins.PhaseListener phases = metrics.phases();
         Agent.Hooks hooks = new Agent.Hooks((s, r, p) -> {
             phases.entered(s, r, p);
             extra.entered(s, r, p);
-        }, metrics::audit, metrics::target, metrics::verifier, metrics.notices());
+        }, metrics::audit, (s, t) -> metrics.target(s, shape.targets().apply(s, t)), metrics::verifier, metrics.notices());
         systemd.send(SystemdNotify.status("logging in to Vault at " + config.vault().address()));
         VaultWait wait = new VaultWait(config, systemd, env, clock, io.keyward.rotation.Sleeper.system(),
                 () -> ThreadLocalRandom.current().nextDouble());
@@ -127,7 +147,7 @@ public final class Daemon implements AutoCloseable {
         try {
             scheduler = new RotationScheduler(agent.rotator(), clock, () -> ThreadLocalRandom.current().nextDouble(),
                     config.agentId(), config.threads(), observer(metrics));
-            daemon = new Daemon(config, policyFile, env, clock, systemd, metrics, agent, scheduler);
+            daemon = new Daemon(config, policyFile, env, clock, systemd, metrics, agent, scheduler, shape);
             daemon.http = http;
             readiness.set(daemon::notReady);
             systemd.send(SystemdNotify.status("registering as a member of the fleet"));
@@ -316,7 +336,7 @@ public final class Daemon implements AutoCloseable {
         LOG.info("keyward {} ready: {} secrets from {}, agent {}", Agent.version(), b.size(), policyFile, config.agentId());
         watchdog(env);
         heartbeats();
-        installSignals();
+        if (shape.signals()) installSignals();
     }
 
     /** Renews this agent's membership record every {@code fleet.heartbeat}, so that others count it as live. */
@@ -369,7 +389,7 @@ public final class Daemon implements AutoCloseable {
         systemd.send("RELOADING=1", "MONOTONIC_USEC=" + System.nanoTime() / 1000, SystemdNotify.status("reloading the policy"));
         boolean ok;
         try {
-            Policy next = Policy.load(policyFile);
+            Policy next = shape.policy().apply(Policy.load(policyFile));
             Map<String, SecretBinding> bindings = agent.reload(next);
             scheduler.reschedule(bindings);
             try {

@@ -59,6 +59,11 @@ public record Policy(Path source, Map<String, IssuerSpec> issuers, List<SecretPo
         return new PolicyReader().read(YamlLoader.parse(name, yaml), Path.of(name));
     }
 
+    /** This policy with other secrets (a part of it, or the same with other targets). */
+    public Policy withSecrets(List<SecretPolicy> other) {
+        return new Policy(source, issuers, other, restarts, notifications);
+    }
+
     public Optional<SecretPolicy> secret(String id) {
         return secrets.stream().filter(s -> s.id().equals(id)).findFirst();
     }
@@ -108,6 +113,12 @@ public record Policy(Path source, Map<String, IssuerSpec> issuers, List<SecretPo
             fields = List.copyOf(fields);
             verify = List.copyOf(verify);
             targets = List.copyOf(targets);
+        }
+
+        /** This secret with other targets (what {@code keyward exec} delivers to instead of the policy's). */
+        public SecretPolicy withTargets(List<TargetSpec> other) {
+            return new SecretPolicy(id, mount, path, fields, generator, issuer, schedule, grace, retry, verify, other, watch,
+                    retryCap);
         }
     }
 
