@@ -172,7 +172,7 @@ final class ExecCommand implements java.util.concurrent.Callable<Integer> {
             kept.add(s.withTargets(List.of(new Policy.TargetSpec.Exec("process", command, false, Duration.ofMinutes(1),
                     Optional.empty(), Optional.empty(), false))));
         }
-        return p.withSecrets(kept);
+        return p.withSecrets(kept).withFiles(List.of()); // the policy's files are left to keyward run, as its targets are
     }
 
     private static Duration duration(String option, String text) {

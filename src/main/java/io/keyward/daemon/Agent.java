@@ -194,6 +194,7 @@ public final class Agent implements AutoCloseable {
         policy.issuers().forEach((name, spec) -> issuers.put(name, spec instanceof Policy.IssuerSpec.DocBits d
                 ? docbits.source(d, store) : new KeySource.Issued(generators.issuer(spec))));
         Map<String, SecretBinding> out = new LinkedHashMap<>();
+        Map<String, List<Plugins.Target>> shared = targetFactory.sharedFiles(policy);
         for (Policy.SecretPolicy s : policy.secrets()) {
             List<Plugins.Verifier> verifiers = new ArrayList<>();
             s.verify().forEach(v -> verifiers.add(hooks.verifiers().apply(s.id(), v instanceof Policy.VerifySpec.DocBits d
@@ -204,6 +205,7 @@ public final class Agent implements AutoCloseable {
                         ? targetFactory.checked(docbits.target(d, s.generator().field(), store), t)
                         : targetFactory.of(t, s.fields())));
             }
+            for (Plugins.Target t : shared.getOrDefault(s.id(), List.of())) targets.add(hooks.targets().apply(s.id(), t));
             out.put(s.id(), SecretBinding.of(policy, s, source(s, generators, issuers), verifiers, targets));
         }
         return out;

@@ -10,13 +10,36 @@ import java.util.Set;
 
 /** A validated rotation policy: the secrets keyward manages and the issuers they use. */
 public record Policy(Path source, Map<String, IssuerSpec> issuers, List<SecretPolicy> secrets, Restarts restarts,
-                     Optional<Notify> notifications) {
+                     Optional<Notify> notifications, List<SharedFile> files) {
 
     public Policy {
         Objects.requireNonNull(source, "source");
         issuers = Map.copyOf(issuers);
         secrets = List.copyOf(secrets);
         Objects.requireNonNull(restarts, "restarts");
+        files = List.copyOf(files);
+    }
+
+    /**
+     * A file rendered from several managed secrets (the policy's {@code files} section): a target of
+     * each secret its template names, written whenever one of them gets a new version, then
+     * {@code then} runs (under the restart budget) once for the change.
+     */
+    public record SharedFile(String id, Path path, String template, List<Use> uses, Set<java.nio.file.attribute.PosixFilePermission> mode,
+                             Optional<String> owner, Optional<String> group, List<String> then) {
+        public SharedFile {
+            uses = List.copyOf(uses);
+            mode = Set.copyOf(mode);
+            then = List.copyOf(then);
+        }
+
+        /** One placeholder {@code {{ SECRET.FIELD }}} of the template. */
+        public record Use(String secretId, String field) {}
+
+        /** The secrets the template names, in order of first use. */
+        public List<String> secretIds() {
+            return uses.stream().map(Use::secretId).distinct().toList();
+        }
     }
 
     /** How many exec targets (reloads) run at once across all secrets, and the random delay before each. */
@@ -61,7 +84,12 @@ public record Policy(Path source, Map<String, IssuerSpec> issuers, List<SecretPo
 
     /** This policy with other secrets (a part of it, or the same with other targets). */
     public Policy withSecrets(List<SecretPolicy> other) {
-        return new Policy(source, issuers, other, restarts, notifications);
+        return new Policy(source, issuers, other, restarts, notifications, files);
+    }
+
+    /** This policy with other shared files. */
+    public Policy withFiles(List<SharedFile> other) {
+        return new Policy(source, issuers, secrets, restarts, notifications, other);
     }
 
     public Optional<SecretPolicy> secret(String id) {

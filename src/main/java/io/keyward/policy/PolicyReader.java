@@ -49,6 +49,10 @@ final class PolicyReader {
     static final Duration RETRY_CAP = Duration.ofHours(6);
     private Optional<Duration> defaultWatch = Optional.of(Duration.ofMinutes(5));
     private Policy.Restarts restarts = Policy.Restarts.DEFAULT;
+    /** Every secret id the policy names, including secrets with problems (so they are not also "not defined"). */
+    private final Map<String, YamlNode.Mark> declaredSecrets = new HashMap<>();
+    /** Every file a secret's target writes, with where. */
+    private final Map<Path, YamlNode.Mark> fileTargets = new HashMap<>();
     /** Every issuer name the policy defines, including ones with problems (so they are not also "not defined"). */
     private final Set<String> declaredIssuers = new java.util.HashSet<>();
 
@@ -68,9 +72,9 @@ final class PolicyReader {
         } else if (seq.items().isEmpty()) {
             problems.add(seq.mark(), "the secrets list is empty", "add at least one secret");
         } else {
-            Map<String, YamlNode.Mark> ids = new HashMap<>();
+            Map<String, YamlNode.Mark> ids = declaredSecrets;
             Map<String, YamlNode.Mark> paths = new HashMap<>();
-            Map<Path, YamlNode.Mark> files = new HashMap<>();
+            Map<Path, YamlNode.Mark> files = fileTargets;
             for (int i = 0; i < seq.items().size(); i++) {
                 YamlNode item = seq.items().get(i);
                 Optional<Fields> f = Fields.of(item, "secrets[" + i + "]", problems);
@@ -109,9 +113,10 @@ final class PolicyReader {
             }
         }
         Optional<Policy.Notify> notify = top.object("notify").map(this::notify);
+        List<Policy.SharedFile> shared = files(top, secrets, declaredSecrets, fileTargets);
         top.finish();
         problems.throwIfAny();
-        return new Policy(source, issuers, secrets, restarts, notify);
+        return new Policy(source, issuers, secrets, restarts, notify, shared);
     }
 
     private void defaults(Fields d) {
@@ -710,12 +715,8 @@ final class PolicyReader {
             problems.add(t.markOf("template"), where + ": 'template' needs format: template", "add format: template");
         }
         Set<PosixFilePermission> mode = mode(t, where);
-        Optional<String> owner = t.string("owner");
-        Optional<String> group = t.string("group");
-        for (String k : List.of("owner", "group")) {
-            t.string(k).filter(v -> !ACCOUNT.matcher(v).matches()).ifPresent(v -> problems.add(t.markOf(k),
-                    where + ": " + k + " '" + v + "' is not a user or group name", "use a name like www-data or a number"));
-        }
+        Optional<String> owner = account(t, "owner", where);
+        Optional<String> group = account(t, "group", where);
         if (path.isEmpty() || id == null || mode == null) return null;
         return new Policy.TargetSpec.File(id, Path.of(path.get()), format, field, template, mode, owner, group, refresh,
                 health, rollback);
@@ -737,6 +738,120 @@ final class PolicyReader {
         }
         h.finish();
         return out;
+    }
+
+    /** A placeholder of a shared file: {{ SECRET.FIELD }}, with spaces allowed inside the braces. */
+    private static final java.util.regex.Pattern SHARED_PLACEHOLDER = java.util.regex.Pattern.compile("\\{\\{\\s*([^{}]*?)\\s*\\}\\}");
+
+    /** The {@code files} section: files rendered from several secrets. */
+    private List<Policy.SharedFile> files(Fields top, List<Policy.SecretPolicy> secrets, Map<String, YamlNode.Mark> declared,
+                                          Map<Path, YamlNode.Mark> taken) {
+        List<Policy.SharedFile> out = new ArrayList<>();
+        Optional<YamlNode> node = top.node("files");
+        if (node.isEmpty()) return out;
+        if (!(node.get() instanceof YamlNode.Sequence seq)) {
+            problems.add(node.get().mark(), "files must be a list, not " + node.get().kind(), "start each file with '- id: ...'");
+            return out;
+        }
+        Map<String, Policy.SecretPolicy> byId = new HashMap<>();
+        secrets.forEach(s -> byId.put(s.id(), s));
+        Map<String, YamlNode.Mark> ids = new HashMap<>();
+        for (int i = 0; i < seq.items().size(); i++) {
+            Optional<Fields> item = Fields.of(seq.items().get(i), "files[" + i + "]", problems);
+            if (item.isEmpty()) continue;
+            Fields f = item.get();
+            String id = f.requiredString("id", "give the file a short id like payments-config");
+            if (id != null && !ID.matcher(id).matches()) {
+                problems.add(f.markOf("id"), "file id '" + id + "' is not valid",
+                        "use 1-63 lower-case letters, digits, '.', '_' and '-', starting with a letter or digit");
+                id = null;
+            }
+            String where = id == null ? f.where() : "file '" + id + "'";
+            if (id != null) {
+                YamlNode.Mark first = ids.putIfAbsent(id, f.markOf("id"));
+                if (first != null) {
+                    problems.add(f.markOf("id"), "file id '" + id + "' is used twice (first at line " + first.line() + ")",
+                            "give every file its own id");
+                }
+            }
+            Optional<String> path = Optional.ofNullable(f.requiredString("path", "give the absolute path of the file to write"));
+            if (path.isPresent() && !Path.of(path.get()).isAbsolute()) {
+                problems.add(f.markOf("path"), where + ": path '" + path.get() + "' is not absolute", "write the full path, starting with /");
+                path = Optional.empty();
+            }
+            if (path.isPresent()) {
+                YamlNode.Mark first = taken.putIfAbsent(Path.of(path.get()).normalize(), f.markOf("path"));
+                if (first != null) {
+                    problems.add(f.markOf("path"), where + ": " + path.get() + " is written by another target (line "
+                            + first.line() + ")", "one file, one writer: name every secret it needs in this template instead");
+                }
+            }
+            String template = f.requiredString("template", "give the file's text with placeholders like {{ payments-db.password }}");
+            List<Policy.SharedFile.Use> uses = new ArrayList<>();
+            if (template != null) {
+                java.util.regex.Matcher m = SHARED_PLACEHOLDER.matcher(template);
+                while (m.find()) {
+                    Policy.SharedFile.Use use = use(m.group(1), template.substring(0, m.start()).split("\n", -1).length,
+                            byId, declared, f, where);
+                    if (use != null) uses.add(use);
+                }
+                if (!SHARED_PLACEHOLDER.matcher(template).find()) {
+                    problems.add(f.markOf("template"), where + ": the template names no secret",
+                            "write placeholders like {{ payments-db.password }}");
+                }
+            }
+            for (String secretId : uses.stream().map(Policy.SharedFile.Use::secretId).distinct().toList()) {
+                String fileId = id;
+                if (fileId != null && byId.get(secretId).targets().stream().anyMatch(t -> t.id().equals(fileId))) {
+                    problems.add(f.markOf("id"), where + ": secret " + secretId + " already has a target '" + fileId + "'",
+                            "give the file another id");
+                }
+            }
+            Set<PosixFilePermission> mode = mode(f, where);
+            Optional<String> owner = account(f, "owner", where);
+            Optional<String> group = account(f, "group", where);
+            List<String> then = argv(f, "then");
+            f.finish();
+            if (id != null && path.isPresent() && template != null && mode != null && !uses.isEmpty()) {
+                out.add(new Policy.SharedFile(id, Path.of(path.get()), template, uses, mode, owner, group, then));
+            }
+        }
+        return out;
+    }
+
+    /** One placeholder's secret and field, or null (reported) when the policy has no such secret or field. */
+    private Policy.SharedFile.Use use(String ref, int templateLine, Map<String, Policy.SecretPolicy> byId,
+                                      Map<String, YamlNode.Mark> declared, Fields f, String where) {
+        String at = where + ", template line " + templateLine + ": {{ " + ref + " }}";
+        int dot = ref.lastIndexOf('.');
+        if (dot <= 0 || dot == ref.length() - 1) {
+            problems.add(f.markOf("template"), at + " does not name a secret and a field", "write it like {{ payments-db.password }}");
+            return null;
+        }
+        String secretId = ref.substring(0, dot);
+        String field = ref.substring(dot + 1);
+        Policy.SecretPolicy s = byId.get(secretId);
+        if (s == null) {
+            if (!declared.containsKey(secretId)) { // a secret with problems of its own is reported there
+                problems.add(f.markOf("template"), at + " names no secret of this policy",
+                        "known: " + String.join(", ", new java.util.TreeSet<>(declared.keySet())));
+            }
+            return null;
+        }
+        if (!s.fields().contains(field)) {
+            problems.add(f.markOf("template"), at + ": secret " + secretId + " has no field '" + field + "'",
+                    "its fields: " + String.join(", ", s.fields()));
+            return null;
+        }
+        return new Policy.SharedFile.Use(secretId, field);
+    }
+
+    /** A file's owner or group, checked to be a plain account name. */
+    private Optional<String> account(Fields t, String key, String where) {
+        Optional<String> name = t.string(key);
+        name.filter(v -> !ACCOUNT.matcher(v).matches()).ifPresent(v -> problems.add(t.markOf(key),
+                where + ": " + key + " '" + v + "' is not a user or group name", "use a name like www-data or a number"));
+        return name;
     }
 
     private Set<PosixFilePermission> mode(Fields t, String where) {

@@ -45,7 +45,11 @@ final class FileTarget implements Plugins.Target {
      */
     @Override
     public void deliver(String secretId, int version, SecretData value) throws IOException {
-        String text = render(secretId, version, value);
+        writeText(render(secretId, version, value));
+    }
+
+    /** Writes this text atomically, as {@link #deliver} does once it has rendered the value. */
+    void writeText(String text) throws IOException {
         try {
             write(text);
         } catch (Plugins.Rejected | Failed e) {
@@ -99,14 +103,19 @@ final class FileTarget implements Plugins.Target {
     /** The file holds what this value renders to (a missing or unreadable file does not). */
     @Override
     public java.util.Optional<Boolean> holds(String secretId, int version, SecretData value) throws IOException {
-        byte[] expected = render(secretId, version, value).getBytes(StandardCharsets.UTF_8);
+        return java.util.Optional.of(holdsText(render(secretId, version, value)));
+    }
+
+    /** True when the file holds exactly this text. */
+    boolean holdsText(String text) throws IOException {
+        byte[] expected = text.getBytes(StandardCharsets.UTF_8);
         byte[] actual;
         try {
             actual = Files.readAllBytes(spec.path());
         } catch (java.nio.file.NoSuchFileException missing) {
-            return java.util.Optional.of(false);
+            return false;
         }
-        return java.util.Optional.of(java.security.MessageDigest.isEqual(expected, actual));
+        return java.security.MessageDigest.isEqual(expected, actual);
     }
 
     private String render(String secretId, int version, SecretData value) throws Plugins.Rejected {

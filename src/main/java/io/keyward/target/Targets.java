@@ -58,6 +58,24 @@ public final class Targets {
         return checked(t, spec);
     }
 
+    /**
+     * The targets of a policy's shared files, per secret: each file is one target of every secret
+     * its template names (same id), all writing the one file.
+     */
+    public java.util.Map<String, List<Plugins.Target>> sharedFiles(Policy policy) {
+        java.util.Map<String, io.keyward.rotation.SecretPath> paths = new java.util.HashMap<>();
+        policy.secrets().forEach(s -> paths.put(s.id(), io.keyward.rotation.SecretPath.of(s.mount(), s.path())));
+        java.util.Map<String, List<Plugins.Target>> out = new java.util.HashMap<>();
+        for (Policy.SharedFile f : policy.files()) {
+            SharedFile file = new SharedFile(f, paths, store, budget, SHARED_FILE_SETTLE);
+            for (String secretId : f.secretIds()) out.computeIfAbsent(secretId, k -> new java.util.ArrayList<>()).add(file.target(secretId));
+        }
+        return out;
+    }
+
+    /** How long a shared file's {@code then} waits for the other secrets of one change to be written too. */
+    static final Duration SHARED_FILE_SETTLE = Duration.ofSeconds(1);
+
     /** Wraps a target (of any package) in the health check its policy gives, if any. */
     public Plugins.Target checked(Plugins.Target t, Policy.TargetSpec spec) {
         return spec.health().isEmpty() ? t : new Checked(t, spec.health().get(), spec.rollback(), http, clock, sleeper);

@@ -81,13 +81,7 @@ final class DeliveryEndToEndTest {
                     "        url: \"" + hook.url("/rotated") + "\"",
                     "        signing_key: { path: " + hookKey.path() + " }",
                     ""));
-            Path config = Files.writeString(dir.resolve("keyward.yaml"), String.join("\n",
-                    "agent: { id: e2e }",
-                    "vault: { address: \"" + vault.address() + "\" }",
-                    "state: { mount: secret, path: " + vault.uniqueName("state") + ", dir: " + dir.resolve("state") + " }",
-                    "audit: { file: " + dir.resolve("audit.jsonl") + ", hmac_key_file: " + secrets.resolve("hmac.key") + " }",
-                    "policy: " + policy,
-                    ""));
+            Path config = vault.agentConfig(dir, "e2e", policy, secrets);
             Map<String, String> env = Map.of("VAULT_TOKEN", vault.rootToken());
             AgentConfig agentConfig = AgentConfig.load(config, env, "e2e-host");
             try (Agent agent = Agent.start(agentConfig, Policy.load(policy), Clock.systemUTC(),

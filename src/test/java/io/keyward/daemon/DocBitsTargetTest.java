@@ -56,13 +56,7 @@ final class DocBitsTargetTest {
                     "        auth: { path: " + admin.path() + " }",
                     "        endpoint: { method: PUT, path: /integrations/erp, body: '{\"api_key\": \"{key}\", \"ref\": \"{secret_id}\"}' }",
                     ""));
-            Path config = Files.writeString(dir.resolve("keyward.yaml"), String.join("\n",
-                    "agent: { id: docbits-target }",
-                    "vault: { address: \"" + vault.address() + "\" }",
-                    "state: { mount: secret, path: " + vault.uniqueName("state") + ", dir: " + dir.resolve("state") + " }",
-                    "audit: { file: " + dir.resolve("audit.jsonl") + ", hmac_key_file: " + secrets.resolve("hmac.key") + " }",
-                    "policy: " + policy,
-                    ""));
+            Path config = vault.agentConfig(dir, "docbits-target", policy, secrets);
             Map<String, String> env = Map.of("VAULT_TOKEN", vault.rootToken());
             try (Agent agent = Agent.start(AgentConfig.load(config, env, "docbits-host"), Policy.load(policy), Clock.systemUTC(),
                     io.keyward.rotation.Plugins.PhaseListener.none(), env)) {

@@ -113,6 +113,21 @@ public final class TestVault {
         return token;
     }
 
+    /**
+     * Writes {@code DIR/keyward.yaml} for one agent against this Vault: a fresh state path, the
+     * state folder and audit file under {@code dir}, the audit key under {@code secrets}.
+     */
+    public java.nio.file.Path agentConfig(java.nio.file.Path dir, String agent, java.nio.file.Path policy,
+                                          java.nio.file.Path secrets) throws IOException {
+        return java.nio.file.Files.writeString(dir.resolve("keyward.yaml"), String.join("\n",
+                "agent: { id: " + agent + " }",
+                "vault: { address: \"" + address + "\" }",
+                "state: { mount: secret, path: " + uniqueName("state") + ", dir: " + dir.resolve("state") + " }",
+                "audit: { file: " + dir.resolve("audit.jsonl") + ", hmac_key_file: " + secrets.resolve("hmac.key") + " }",
+                "policy: " + policy,
+                ""));
+    }
+
     /** Writes a policy granting full access to everything under "secret/" plus token self-service. */
     public String kvPolicy() {
         String name = uniqueName("kv");
