@@ -72,6 +72,26 @@ final class RotationCommandsTest {
         assertThat(no.err()).contains(bad + ":10:11: two secrets on one Vault path");
     }
 
+    /**
+     * The service reads its policy while it logs in: a policy with a problem still ends it with
+     * exit 2 and the problem at its line, whether Vault answers or is not there at all.
+     */
+    @Test
+    void run_withABadPolicy_exits2_namingTheProblem_withVaultUpOrDown() throws Exception {
+        Path bad = Path.of("src/test/resources/policy/bad-grace-format.yaml").toAbsolutePath();
+        CliTest.Run up = CliTest.run(env, "run", "-c", config.toString(), "--policy", bad.toString());
+        assertThat(up.code()).isEqualTo(2);
+        assertThat(up.err()).contains(bad + ":7:12: ").contains("'two hours' is not a duration");
+
+        Path nowhere = Files.writeString(dir.resolve("nowhere.yaml"), Files.readString(config)
+                .replace(vault.address().toString(), "http://127.0.0.1:" + io.keyward.testing.TestPorts.free()));
+        // (a hang guard: without the policy's answer the service would wait for Vault for ever)
+        CliTest.Run down = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(60),
+                () -> CliTest.run(env, "run", "-c", nowhere.toString(), "--policy", bad.toString()));
+        assertThat(down.code()).isEqualTo(2);
+        assertThat(down.err()).contains("'two hours' is not a duration");
+    }
+
     @Test
     void rotate_status_history_resume() throws Exception {
         CliTest.Run dry = CliTest.run(env, "rotate", "db", "--dry-run", "-c", config.toString());
