@@ -43,6 +43,9 @@ final class ExecCommand implements java.util.concurrent.Callable<Integer> {
     /** What keyward's own environment holds that the application must not get. */
     private static final Set<String> KEPT_BACK = Set.of("VAULT_TOKEN", "NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID");
 
+    /** How long the first start of the application may wait for its values. */
+    private static final Duration STARTING = Duration.ofSeconds(90);
+
     private final Cli.Context context;
 
     @Mixin
@@ -108,7 +111,13 @@ final class ExecCommand implements java.util.concurrent.Callable<Integer> {
                     (secretId, target) -> supervisor.target(secretId), false);
             try (Daemon daemon = Daemon.start(config, policyFile, context.env(), Clock.systemUTC(), Setup.pauseHook(context),
                     shape)) {
-                if (supervisor.pid().isEmpty() && exit.get() == -1 && stopBy.get() == null) {
+                // After an early READY (this member's ledger shows the application served) the first look,
+                // which starts it, runs in the background: give it the time a first delivery may take.
+                long deadline = System.nanoTime() + STARTING.toNanos() + settings.minUptime().toNanos();
+                while (supervisor.pid().isEmpty() && done.getCount() > 0 && System.nanoTime() < deadline) {
+                    done.await(100, java.util.concurrent.TimeUnit.MILLISECONDS);
+                }
+                if (supervisor.pid().isEmpty() && done.getCount() > 0) {
                     context.err().println("keyward: " + command.get(0) + " is not running: its secrets could not be "
                             + "delivered (see the log above); stopping");
                     return ExitCode.INTERNAL.code;

@@ -3,12 +3,16 @@ package io.keyward.target;
 import io.keyward.policy.Policy;
 import io.keyward.rotation.Fingerprinter;
 import io.keyward.rotation.Plugins;
+import io.keyward.rotation.SecretPath;
 import io.keyward.rotation.SecretStore;
 import io.keyward.rotation.Sleeper;
 import java.net.http.HttpClient;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Semaphore;
 import java.util.function.DoubleSupplier;
 
@@ -62,13 +66,13 @@ public final class Targets {
      * The targets of a policy's shared files, per secret: each file is one target of every secret
      * its template names (same id), all writing the one file.
      */
-    public java.util.Map<String, List<Plugins.Target>> sharedFiles(Policy policy) {
-        java.util.Map<String, io.keyward.rotation.SecretPath> paths = new java.util.HashMap<>();
-        policy.secrets().forEach(s -> paths.put(s.id(), io.keyward.rotation.SecretPath.of(s.mount(), s.path())));
-        java.util.Map<String, List<Plugins.Target>> out = new java.util.HashMap<>();
+    public Map<String, List<Plugins.Target>> sharedFiles(Policy policy) {
+        Map<String, SecretPath> paths = new HashMap<>();
+        policy.secrets().forEach(s -> paths.put(s.id(), SecretPath.of(s.mount(), s.path())));
+        Map<String, List<Plugins.Target>> out = new HashMap<>();
         for (Policy.SharedFile f : policy.files()) {
             SharedFile file = new SharedFile(f, paths, store, budget, SHARED_FILE_SETTLE);
-            for (String secretId : f.secretIds()) out.computeIfAbsent(secretId, k -> new java.util.ArrayList<>()).add(file.target(secretId));
+            for (String secretId : f.secretIds()) out.computeIfAbsent(secretId, k -> new ArrayList<>()).add(file.target(secretId));
         }
         return out;
     }

@@ -218,6 +218,23 @@ final class ExecCommandTest {
         assertThat(exec.waitFor(20, TimeUnit.SECONDS)).isTrue();
         assertThat(exec.exitValue()).isZero();
         assertThat(lines("signals")).contains("term " + last);
+
+        // keyward exec started again: the app is started again, with the live values.
+        exec = exec(app.toString());
+        await().atMost(Duration.ofSeconds(30)).until(() -> !lines("starts").get(lines("starts").size() - 1).equals(last));
+        await().atMost(Duration.ofSeconds(10)).until(() -> seen("seen-db").equals(v3));
+        assertThat(exec.isAlive()).isTrue();
+
+        // Killed with its app (a host crash), then started again at once: its membership record is fresh and
+        // its ledger shows the app served, so READY comes before the first look, and that look starts the app.
+        String beforeCrash = lines("starts").get(lines("starts").size() - 1);
+        exec.destroyForcibly().waitFor();
+        new ProcessBuilder("kill", "-KILL", beforeCrash).start().waitFor();
+        exec = exec(app.toString());
+        await().atMost(Duration.ofSeconds(30)).until(() -> !lines("starts").get(lines("starts").size() - 1).equals(beforeCrash));
+        await().atMost(Duration.ofSeconds(10)).until(() -> seen("seen-db").equals(v3));
+        Thread.sleep(1500); // past --min-uptime: keyward exec stays, with its app
+        assertThat(exec.isAlive()).isTrue();
         for (String name : List.of("exec.out", "exec.err")) {
             assertThat(Files.readString(dir.resolve(name))).doesNotContain(v1).doesNotContain(v2).doesNotContain(v3);
         }
