@@ -36,7 +36,8 @@ public final class Metrics {
     private final Clock clock;
     private final Map<String, SecretGauges> secrets = new ConcurrentHashMap<>();
     private final Map<String, PhaseMark> phases = new ConcurrentHashMap<>();
-    private final Map<String, Boolean> inFlight = new ConcurrentHashMap<>();
+    /** The rotations in flight: secret id to the phase it last reached here ("elsewhere" when another agent drives it). */
+    private final Map<String, String> inFlight = new ConcurrentHashMap<>();
     private final AtomicLong lastSync = new AtomicLong();
     private final AtomicLong policyLoaded = new AtomicLong();
     private final Counter reloadFailures;
@@ -205,7 +206,7 @@ public final class Metrics {
                 phases.remove(rotationId);
                 inFlight.remove(secretId);
             } else {
-                inFlight.put(secretId, Boolean.TRUE);
+                inFlight.put(secretId, phase.word());
             }
         };
     }
@@ -303,7 +304,9 @@ public final class Metrics {
         }
         if (acks != null) acks.set(pending);
         if (outcome.inFlight()) {
-            inFlight.put(secretId, Boolean.TRUE);
+            inFlight.put(secretId, outcome instanceof Outcome.Waiting w ? w.phase().word()
+                    : outcome instanceof Outcome.AwaitingMembers a ? a.phase().word()
+                    : inFlight.getOrDefault(secretId, outcome instanceof Outcome.InFlightElsewhere ? "elsewhere" : "unknown"));
         } else if (!(outcome instanceof Outcome.Unavailable)) {
             inFlight.remove(secretId);
             gauges(secretId).revocableSince = Double.NaN;
@@ -354,7 +357,7 @@ public final class Metrics {
     private final class PerSecret implements io.prometheus.metrics.model.registry.MultiCollector {
         private static final List<String> NAMES = List.of("keyward_secret_age_seconds",
                 "keyward_secret_due_timestamp_seconds", "keyward_secret_next_run_timestamp_seconds",
-                "keyward_revocable_since_timestamp_seconds", "keyward_deliveries");
+                "keyward_revocable_since_timestamp_seconds", "keyward_deliveries", "keyward_rotation_phase");
 
         @Override
         public io.prometheus.metrics.model.snapshots.MetricSnapshots collect() {
@@ -367,7 +370,17 @@ public final class Metrics {
                     gauge(NAMES.get(2), "When keyward next looks at the secret", now, g -> g.nextRun),
                     gauge(NAMES.get(3), "Since when the old key may be revoked by a person (manual keys); NaN when none",
                             now, g -> g.revocableSince),
-                    deliveries());
+                    deliveries(), phases());
+        }
+
+        /** 1 for each rotation in flight, labelled with its secret and the phase it reached. */
+        private io.prometheus.metrics.model.snapshots.GaugeSnapshot phases() {
+            var b = io.prometheus.metrics.model.snapshots.GaugeSnapshot.builder().name(NAMES.get(5))
+                    .help("Rotations in flight: 1 per secret, labelled with the phase it reached");
+            new java.util.TreeMap<>(inFlight).forEach((secret, phase) -> b.dataPoint(
+                    io.prometheus.metrics.model.snapshots.GaugeSnapshot.GaugeDataPointSnapshot.builder().value(1)
+                            .labels(io.prometheus.metrics.model.snapshots.Labels.of("phase", phase, "secret", secret)).build()));
+            return b.build();
         }
 
         private io.prometheus.metrics.model.snapshots.GaugeSnapshot gauge(String name, String help,
