@@ -260,6 +260,16 @@ public final class Agent implements AutoCloseable {
         }
     }
 
+    /** Announces a notice as the rotations do: the log, the metrics and the policy's webhook. */
+    public void announce(Plugins.Notice notice) {
+        bound.notifier().announce(notice);
+    }
+
+    /** Tries live keys of a DocBits issuer against DocBits. */
+    public java.util.function.Function<String, io.keyward.docbits.LiveKey.Probe> liveKeyProbe(Policy.IssuerSpec.DocBits spec) {
+        return docbits.liveKeyProbe(spec);
+    }
+
     public AgentConfig config() {
         return config;
     }

@@ -1,5 +1,6 @@
 package io.keyward.daemon;
 
+import io.keyward.docbits.LiveKey;
 import io.keyward.metrics.HealthServer;
 import io.keyward.metrics.Metrics;
 import io.keyward.policy.ConfigException;
@@ -8,6 +9,8 @@ import io.keyward.rotation.Ledger;
 import io.keyward.rotation.Outcome;
 import io.keyward.rotation.Plugins;
 import io.keyward.rotation.SecretBinding;
+import io.keyward.rotation.StoreException;
+import io.keyward.rotation.VersionedSecret;
 import io.keyward.schedule.RotationScheduler;
 import io.keyward.vault.VaultClient;
 import java.io.IOException;
@@ -20,6 +23,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -81,6 +85,9 @@ public final class Daemon implements AutoCloseable {
     }
 
     private final Shape shape;
+    /** What the last probe found of each DocBits secret's live key, and when each is tried next. */
+    private final Map<String, LiveKey.State> liveKeys = new ConcurrentHashMap<>();
+    private final Map<String, Instant> nextProbe = new ConcurrentHashMap<>();
 
     private Daemon(AgentConfig config, Path policyFile, Map<String, String> env, Clock clock, SystemdNotify systemd,
                    Metrics metrics, Agent agent, RotationScheduler scheduler, Shape shape) {
@@ -336,7 +343,50 @@ public final class Daemon implements AutoCloseable {
         LOG.info("keyward {} ready: {} secrets from {}, agent {}", Agent.version(), b.size(), policyFile, config.agentId());
         watchdog(env);
         heartbeats();
+        liveKeys();
         if (shape.signals()) installSignals();
+    }
+
+    /**
+     * Tries the live key of every secret of a DocBits issuer against DocBits every
+     * {@code probe_every}: a key DocBits refuses (regenerated or revoked in its settings) raises a
+     * {@code dead} notice at once, because every consumer holding it is failing.
+     */
+    private void liveKeys() {
+        timers.scheduleWithFixedDelay(() -> {
+            Policy policy = agent.policy();
+            Instant now = clock.instant();
+            for (Policy.SecretPolicy s : policy.secrets()) {
+                if (s.probe().isEmpty() || !(s.generator() instanceof Policy.GeneratorSpec.Issued i)
+                        || !(policy.issuers().get(i.issuer()) instanceof Policy.IssuerSpec.DocBits d)) {
+                    continue;
+                }
+                if (now.isBefore(nextProbe.getOrDefault(s.id(), Instant.MIN))) continue;
+                nextProbe.put(s.id(), now.plus(s.probe().get()));
+                try {
+                    probe(s, d);
+                } catch (RuntimeException | StoreException e) {
+                    LOG.warn("could not try the live key of {} against DocBits: {}", s.id(), e.getMessage());
+                }
+            }
+        }, 1, 1, TimeUnit.SECONDS);
+    }
+
+    private void probe(Policy.SecretPolicy s, Policy.IssuerSpec.DocBits issuer) throws StoreException {
+        SecretBinding b = agent.bindings().get(s.id());
+        if (b == null) return;
+        Optional<VersionedSecret> live = agent.vault().read(b.livePath());
+        Optional<String> key = live.flatMap(v -> v.data().string(b.field())).filter(k -> !k.isEmpty());
+        if (key.isEmpty()) return; // nothing live yet: the rotation or a person provides it
+        LiveKey.Step step = LiveKey.next(
+                liveKeys.getOrDefault(s.id(), LiveKey.State.UNKNOWN), agent.liveKeyProbe(issuer).apply(key.get()));
+        liveKeys.put(s.id(), step.next());
+        metrics.liveKey(s.id(), step.next());
+        if (step.announceDead()) {
+            agent.announce(new Plugins.Notice(Policy.NoticeKind.DEAD, s.id(), null, live.get().version(),
+                    LiveKey.deadDetail(s.id())));
+        }
+        if (step.announceBack()) LOG.info("DocBits takes the live key of {} (v{}) again", s.id(), live.get().version());
     }
 
     /** Renews this agent's membership record every {@code fleet.heartbeat}, so that others count it as live. */

@@ -57,6 +57,21 @@ public final class DocBits {
         };
     }
 
+    /** Tries a live key against the issuer's organisation: accepted, refused (401), or no answer. */
+    public java.util.function.Function<String, LiveKey.Probe> liveKeyProbe(Policy.IssuerSpec.DocBits spec) {
+        DocBitsClient client = client(spec.baseUrl(), spec.timeout());
+        return key -> {
+            try {
+                client.probe(key, spec.org());
+                return LiveKey.Probe.ACCEPTED;
+            } catch (DocBitsClient.KeyRefused refused) {
+                return LiveKey.Probe.REFUSED;
+            } catch (IOException e) {
+                return LiveKey.Probe.NO_ANSWER;
+            }
+        };
+    }
+
     /** DocBits as a consumer: the value is sent to an operator-configured endpoint with DocBits' headers. */
     public Plugins.Target target(Policy.TargetSpec.DocBits spec, String field, SecretStore store) {
         DocBitsClient client = client(spec.baseUrl(), spec.timeout());

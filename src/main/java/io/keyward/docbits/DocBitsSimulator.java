@@ -118,6 +118,18 @@ public final class DocBitsSimulator implements AutoCloseable {
         return hash(key).substring(0, 12);
     }
 
+    /**
+     * The Regenerate button of an account with one key: the key stops working at once and a new
+     * one with the same name and organisations takes its place (returned, as the settings page
+     * shows it once). Empty when the key is unknown or revoked already.
+     */
+    public Optional<String> regenerate(String key) {
+        Key old = find(key);
+        if (old == null || !old.active()) return Optional.empty();
+        revoke(key);
+        return Optional.of(createKey(old.name(), old.orgs()));
+    }
+
     /** What a consumer integration was last given through the consumer endpoint. */
     public Optional<String> integrationKey(String integration) {
         return Optional.ofNullable(integrations.get(integration));

@@ -98,7 +98,7 @@ public final class Metrics {
             rotations(o);
             syncs(o);
         }
-        for (String kind : List.of("due", "failed", "degraded", "revocable", "emergency", "rejected")) notices(kind);
+        for (String kind : List.of("due", "failed", "degraded", "revocable", "emergency", "rejected", "dead")) notices(kind);
     }
 
     private Counter rotations(String outcome) {
@@ -310,6 +310,18 @@ public final class Metrics {
         } else if (!(outcome instanceof Outcome.Unavailable)) {
             inFlight.remove(secretId);
             gauges(secretId).revocableSince = Double.NaN;
+        }
+    }
+
+    private final Map<String, Double> keyValid = new ConcurrentHashMap<>();
+
+    /** Whether DocBits took the secret's live key at the last probe: 1, 0, or NaN before any answer. */
+    public void liveKey(String secretId, io.keyward.docbits.LiveKey.State state) {
+        double v = state == io.keyward.docbits.LiveKey.State.ACCEPTED ? 1 : state == io.keyward.docbits.LiveKey.State.REFUSED ? 0 : Double.NaN;
+        if (keyValid.put(secretId, v) == null) {
+            Gauge.builder("keyward.docbits.key.valid", keyValid, m -> m.getOrDefault(secretId, Double.NaN))
+                    .description("1 while DocBits takes the secret's live key, 0 once it refuses it (NaN: no answer yet)")
+                    .tag("secret", secretId).register(registry);
         }
     }
 

@@ -56,7 +56,7 @@ public record Policy(Path source, Map<String, IssuerSpec> issuers, List<SecretPo
 
     /** The events keyward announces. */
     public enum NoticeKind {
-        DUE, FAILED, DEGRADED, REVOCABLE, EMERGENCY, REJECTED;
+        DUE, FAILED, DEGRADED, REVOCABLE, EMERGENCY, REJECTED, DEAD;
 
         /** As written in the policy, logs, metrics and notifications. */
         public String word() {
@@ -136,7 +136,7 @@ public record Policy(Path source, Map<String, IssuerSpec> issuers, List<SecretPo
     public record SecretPolicy(String id, String mount, String path, List<String> fields, GeneratorSpec generator,
                                Optional<String> issuer, Schedule schedule, Duration grace, RetrySpec retry,
                                List<VerifySpec> verify, List<TargetSpec> targets, Optional<Duration> watch,
-                               Duration retryCap) {
+                               Duration retryCap, Optional<Duration> probe) {
         public SecretPolicy {
             fields = List.copyOf(fields);
             verify = List.copyOf(verify);
@@ -146,7 +146,7 @@ public record Policy(Path source, Map<String, IssuerSpec> issuers, List<SecretPo
         /** This secret with other targets (what {@code keyward exec} delivers to instead of the policy's). */
         public SecretPolicy withTargets(List<TargetSpec> other) {
             return new SecretPolicy(id, mount, path, fields, generator, issuer, schedule, grace, retry, verify, other, watch,
-                    retryCap);
+                    retryCap, probe);
         }
     }
 

@@ -134,6 +134,22 @@ final class PolicyReader {
         d.finish();
     }
 
+    /** How often a DocBits key's live value is tried against DocBits ({@code probe_every}, default 1m; {@code off}). */
+    private Optional<Duration> probe(Fields f, String where, boolean docbitsKey) {
+        Optional<String> text = f.string("probe_every");
+        if (!docbitsKey) {
+            if (text.isPresent()) {
+                problems.add(f.markOf("probe_every"), where + ": probe_every applies to keys of a DocBits issuer only",
+                        "remove it, or give the secret a DocBits issuer");
+            }
+            return Optional.empty();
+        }
+        if (text.isPresent() && (text.get().strip().equalsIgnoreCase("off") || text.get().strip().equalsIgnoreCase("false"))) {
+            return Optional.empty();
+        }
+        return Optional.of(f.duration("probe_every", Duration.ofMinutes(1), Duration.ofSeconds(1), Duration.ofDays(1)));
+    }
+
     /** {@code watch: 5m}, or {@code watch: off}. */
     private Optional<Duration> watch(Fields f, Optional<Duration> fallback) {
         Optional<String> text = f.string("watch");
@@ -156,7 +172,7 @@ final class PolicyReader {
                     events.add(Policy.NoticeKind.valueOf(e.strip().toUpperCase(Locale.ROOT)));
                 } catch (IllegalArgumentException bad) {
                     problems.add(n.markOf("events"), "notify.events: '" + e + "' is not an event",
-                            "use due, failed, degraded, revocable, emergency, rejected");
+                            "use due, failed, degraded, revocable, emergency, rejected, dead");
                 }
             }
         } else {
@@ -373,6 +389,9 @@ final class PolicyReader {
         List<Policy.VerifySpec> verify = f.list("verify", v -> verify(v, where));
         List<Policy.TargetSpec> targets = targets(f, where, fields);
         Optional<Duration> watch = watch(f, defaultWatch);
+        boolean docbitsKey = generator instanceof Policy.GeneratorSpec.Issued i
+                && issuers.get(i.issuer()) instanceof Policy.IssuerSpec.DocBits;
+        Optional<Duration> probe = probe(f, where, docbitsKey);
         for (Policy.TargetSpec t : targets) {
             if (t != null && t.refresh().isPresent() && grace.compareTo(t.refresh().get()) < 0) {
                 problems.add(f.has("grace") ? f.markOf("grace") : f.markOf("targets"), where + ": grace "
@@ -387,7 +406,7 @@ final class PolicyReader {
             return null;
         }
         return new Policy.SecretPolicy(id, mount, path, fields, generator, issuer, schedule, grace, retry, verify, targets,
-                watch, retryCap);
+                watch, retryCap, probe);
     }
 
     private Policy.GeneratorSpec generator(Fields g, String where, String defaultField, List<String> fields,

@@ -175,6 +175,7 @@ final class DaemonProcessTest {
         }
         assertThat(used).hasSizeGreaterThan(12);
         used.remove("keyward_rotation_phase"); // has series only while a rotation is in flight (LivePrometheusTest has one)
+        used.remove("keyward_docbits_key_valid"); // only for DocBits keys (LiveKeyProbeTest reads it)
         assertThat(served).as("metrics the running agent serves").containsAll(used);
         // The rules name every alert the operations guide promises.
         assertThat(rules.toString()).contains("KeywardRotationOverdue", "KeywardDeliveryFailing", "KeywardVaultTokenExpiring",

@@ -1,0 +1,115 @@
+package io.keyward.daemon;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.keyward.docbits.DocBitsSimulator;
+import io.keyward.rotation.SecretData;
+import io.keyward.rotation.SecretPath;
+import io.keyward.testing.KeywardProcess;
+import io.keyward.testing.Leaks;
+import io.keyward.testing.TestDirs;
+import io.keyward.testing.TestPorts;
+import io.keyward.testing.TestVault;
+import io.keyward.testing.VaultExtension;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * A DocBits key regenerated in DocBits' settings (the old one refused at once) while {@code
+ * keyward run} serves it: within one {@code probe_every} the live-key probe raises a {@code dead}
+ * notice and {@code keyward_docbits_key_valid} drops to 0; once the new key is in Vault, the probe
+ * takes it and the gauge is 1 again. Real OpenBao, the DocBits simulator, a real process.
+ */
+@ExtendWith(VaultExtension.class)
+final class LiveKeyProbeTest {
+
+    @Test
+    void aRegeneratedKey_isNoticedDeadWithinOneProbe_andLiveAgainOnceTheNewOneIsInVault(TestVault vault) throws Exception {
+        String run = vault.uniqueName("probe");
+        Path work = TestDirs.credentials(run);
+        Path logs = TestDirs.fresh(run);
+        int port = TestPorts.free();
+        try (DocBitsSimulator sim = DocBitsSimulator.start(0, Clock.systemUTC())) {
+            SecretPath admin = vault.uniquePath("docbits-admin");
+            vault.admin("POST", "secret/data/" + admin.path(), "{\"data\":{\"api_key\":\""
+                    + Leaks.track(sim.createKey("keyward-admin", Set.of("acme"))) + "\"}}");
+            String livePath = run + "/docbits-key";
+            Path policy = Files.writeString(work.resolve("policy.yaml"), String.join("\n",
+                    "issuers:",
+                    "  docbits-eu:",
+                    "    type: docbits",
+                    "    base_url: \"" + sim.baseUrl() + "\"",
+                    "    org: acme",
+                    "    auth: { path: " + admin.path() + " }",
+                    "    create: { path: /api_keys, body: '{\"name\": \"keyward-{request_id}\", \"idempotency_key\": \"{request_id}\"}' }",
+                    "    key_pointer: /key",
+                    "    revoke: { path: /api_keys/revoke, body: '{\"key\": \"{key}\"}' }",
+                    "secrets:",
+                    "  - id: docbits-key",
+                    "    path: " + livePath,
+                    "    fields: [api_key]",
+                    "    generator: { type: issuer, issuer: docbits-eu }",
+                    "    schedule: { every: 30d }",
+                    "    grace: 0s",
+                    "    watch: 2s",
+                    "    probe_every: 1s",
+                    "    targets: [{ id: app, type: file, path: " + work.resolve("docbits-key") + " }]",
+                    ""));
+            Path config = Files.writeString(work.resolve("keyward.yaml"), String.join("\n",
+                    "agent: { id: " + run + " }",
+                    "vault: { address: \"" + vault.address() + "\" }",
+                    "state: { mount: secret, path: " + run + "-state, dir: " + work.resolve("state") + " }",
+                    "policy: " + policy,
+                    "metrics: { listen: 127.0.0.1:" + port + " }",
+                    "audit: { file: " + logs.resolve("audit.jsonl") + ", hmac_key_file: " + work.resolve("hmac.key") + " }",
+                    ""));
+            try (KeywardProcess keyward = new KeywardProcess("keyward", config, logs, Map.of("VAULT_TOKEN", vault.rootToken()))) {
+                keyward.start();
+                keyward.awaitReady(60);
+                keyward.awaitFile(work.resolve("docbits-key"), 60);
+                awaitMetric(port, "keyward_docbits_key_valid{secret=\"docbits-key\"} 1.0");
+                String live = Leaks.track(Files.readString(work.resolve("docbits-key")));
+
+                // A person presses Regenerate in DocBits' settings: the live key dies at once.
+                long regenerated = System.nanoTime();
+                String fresh = Leaks.track(sim.regenerate(live).orElseThrow());
+                assertThat(sim.accepts(live, "acme")).isFalse();
+                awaitMetric(port, "keyward_docbits_key_valid{secret=\"docbits-key\"} 0.0");
+                Duration noticed = Duration.ofNanos(System.nanoTime() - regenerated);
+                assertThat(awaitMetric(port, "keyward_notices_total{kind=\"dead\"} 1.0")).isNotNull();
+                assertThat(keyward.log()).contains("dead docbits-key v1: the live DocBits key for docbits-key is refused "
+                        + "(regenerated or revoked in DocBits' settings?); paste the new one: keyward submit docbits-key");
+                Files.writeString(logs.resolve("noticed.txt"), "dead noticed " + noticed.toMillis() + " ms after the regenerate\n");
+
+                // The new key reaches Vault (here written by hand): the probe takes it, and says so once.
+                vault.admin("POST", "secret/data/" + livePath, "{\"data\":{\"api_key\":\"" + fresh + "\"}}");
+                awaitMetric(port, "keyward_docbits_key_valid{secret=\"docbits-key\"} 1.0");
+                assertThat(awaitMetric(port, "keyward_notices_total{kind=\"dead\"} 1.0")).as("announced once").isNotNull();
+                assertThat(keyward.log()).doesNotContain(live).doesNotContain(fresh);
+            }
+        }
+    }
+
+    private static String awaitMetric(int port, String line) throws Exception {
+        HttpClient http = HttpClient.newHttpClient();
+        long until = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        String body = "";
+        while (System.nanoTime() < until) {
+            body = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics")).build(),
+                    HttpResponse.BodyHandlers.ofString()).body();
+            if (body.contains(line)) return body;
+            Thread.sleep(100);
+        }
+        throw new AssertionError("/metrics never showed " + line);
+    }
+}
