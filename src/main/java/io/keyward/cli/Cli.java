@@ -26,7 +26,8 @@ public final class Cli {
             java.util.List<String> words = java.util.Arrays.asList(args);
             boolean verbose = words.contains("--verbose") || words.contains("-v");
             // The service logs what it does; one-shot commands only warnings (their output says the rest).
-            System.setProperty("keyward.log.level", verbose ? "DEBUG" : words.contains("run") || words.contains("exec") ? "INFO" : "WARN");
+            boolean service = words.contains("run") || words.contains("exec");
+            System.setProperty("keyward.log.level", verbose ? "DEBUG" : service ? "INFO" : "WARN");
         }
         Context context = new Context(out, err, env, in);
         CommandLine cli = commandLine(context);

@@ -317,7 +317,11 @@ public final class Metrics {
 
     /** Whether DocBits took the secret's live key at the last probe: 1, 0, or NaN before any answer. */
     public void liveKey(String secretId, io.keyward.docbits.LiveKey.State state) {
-        double v = state == io.keyward.docbits.LiveKey.State.ACCEPTED ? 1 : state == io.keyward.docbits.LiveKey.State.REFUSED ? 0 : Double.NaN;
+        double v = switch (state) {
+            case ACCEPTED -> 1;
+            case REFUSED -> 0;
+            case UNKNOWN -> Double.NaN;
+        };
         if (keyValid.put(secretId, v) == null) {
             Gauge.builder("keyward.docbits.key.valid", keyValid, m -> m.getOrDefault(secretId, Double.NaN))
                     .description("1 while DocBits takes the secret's live key, 0 once it refuses it (NaN: no answer yet)")

@@ -25,8 +25,9 @@ public record Policy(Path source, Map<String, IssuerSpec> issuers, List<SecretPo
      * each secret its template names, written whenever one of them gets a new version, then
      * {@code then} runs (under the restart budget) once for the change.
      */
-    public record SharedFile(String id, Path path, String template, List<Use> uses, Set<java.nio.file.attribute.PosixFilePermission> mode,
-                             Optional<String> owner, Optional<String> group, List<String> then) {
+    public record SharedFile(String id, Path path, String template, List<Use> uses,
+                             Set<java.nio.file.attribute.PosixFilePermission> mode, Optional<String> owner,
+                             Optional<String> group, List<String> then) {
         public SharedFile {
             uses = List.copyOf(uses);
             mode = Set.copyOf(mode);
