@@ -23,7 +23,9 @@ public final class Cli {
 
     public static int run(String[] args, java.io.InputStream in, PrintStream out, PrintStream err, Map<String, String> env) {
         if (System.getProperty("keyward.log.level") == null) {
-            java.util.List<String> words = java.util.Arrays.asList(args);
+            java.util.List<String> all = java.util.Arrays.asList(args);
+            // Words after "--" belong to the program keyward exec runs, not to keyward.
+            java.util.List<String> words = all.contains("--") ? all.subList(0, all.indexOf("--")) : all;
             boolean verbose = words.contains("--verbose") || words.contains("-v");
             // The service logs what it does; one-shot commands only warnings (their output says the rest).
             boolean service = words.contains("run") || words.contains("exec");
