@@ -343,6 +343,7 @@ public final class Metrics {
     public void removed(String secretId) {
         secrets.remove(secretId);
         inFlight.remove(secretId);
+        deliveries.remove(secretId);
     }
 
     static String outcomeWord(Outcome o) {

@@ -40,10 +40,11 @@ final class MetricsTest {
     }
 
     @Test
-    void aRemovedSecret_losesItsSeries() {
+    void aRemovedSecret_losesItsSeries() throws Exception {
         Metrics m = new Metrics(CLOCK);
         m.scheduled("db", Instant.ofEpochSecond(11_000));
         m.scheduled("web", Instant.ofEpochSecond(10_500));
+        m.target("db", new Flaky("app")).deliver("db", 1, null);
 
         m.removed("db");
 
