@@ -35,7 +35,8 @@ final class SharedFileTest {
         Path reloads = secrets.resolve("reloads");
         Path revoked = secrets.resolve("revoked");
         Path issuer = script(secrets.resolve("issuer.sh"), "case \"$1\" in\n  accept) cat > /dev/null ;;\n"
-                + "  revoke) cat >> " + revoked + "; echo >> " + revoked + " ;;\n  *) exit 2 ;;\nesac\n");
+                // one write per value: two rotations revoke at once and must not interleave their lines
+                + "  revoke) v=$(cat); printf '%s\\n' \"$v\" >> " + revoked + " ;;\n  *) exit 2 ;;\nesac\n");
         // The reload copies what it finds, so the test sees what the application loaded at each reload.
         Path reload = script(secrets.resolve("reload.sh"), "cat " + file + " >> " + reloads + "; echo '--' >> " + reloads + "\n");
         Path policy = Files.writeString(dir.resolve("policy.yaml"), String.join("\n",
