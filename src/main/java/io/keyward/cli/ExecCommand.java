@@ -80,7 +80,7 @@ final class ExecCommand implements java.util.concurrent.Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         AgentConfig config = setup.agentConfig(context);
-        Path policyFile = setup.policy != null ? setup.policy : config.policy();
+        Path policyFile = setup.policyFile(config);
         List<Supervisor.Variable> variables = variables(Policy.load(policyFile), env);
         String signal = stopSignal.toUpperCase(java.util.Locale.ROOT).replaceFirst("^SIG", "");
         if (!SIGNALS.contains(signal)) {
@@ -101,12 +101,12 @@ final class ExecCommand implements java.util.concurrent.Callable<Integer> {
             done.countDown();
         })) {
             for (String s : List.of("TERM", "INT")) {
-                signal(s, () -> {
+                Daemon.signal(s, () -> {
                     stopBy.compareAndSet(null, s);
                     done.countDown();
                 });
             }
-            for (String s : List.of("HUP", "USR1", "USR2")) signal(s, () -> supervisor.signal(s));
+            for (String s : List.of("HUP", "USR1", "USR2")) Daemon.signal(s, () -> supervisor.signal(s));
             Daemon.Shape shape = new Daemon.Shape(p -> restrict(p, served, command),
                     (secretId, target) -> supervisor.target(secretId), false);
             try (Daemon daemon = Daemon.start(config, policyFile, context.env(), Clock.systemUTC(), Setup.pauseHook(context),
@@ -192,12 +192,4 @@ final class ExecCommand implements java.util.concurrent.Callable<Integer> {
         }
     }
 
-    private void signal(String name, Runnable action) {
-        try {
-            sun.misc.Signal.handle(new sun.misc.Signal(name), s -> action.run());
-        } catch (IllegalArgumentException e) {
-            context.err().println("keyward: warning: SIG" + name + " cannot be passed to the application here: "
-                    + e.getMessage());
-        }
-    }
 }

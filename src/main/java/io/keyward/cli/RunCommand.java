@@ -28,7 +28,7 @@ final class RunCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         AgentConfig config = setup.agentConfig(context);
-        Path policy = setup.policy != null ? setup.policy : config.policy();
+        Path policy = setup.policyFile(config);
         try (Daemon daemon = Daemon.start(config, policy, context.env(), Clock.systemUTC(), Setup.pauseHook(context))) {
             daemon.awaitStop();
         }

@@ -27,8 +27,13 @@ final class Setup {
         return CheckCommand.Configs.load(config, context.env());
     }
 
+    /** The policy file: --policy, else the configuration's. */
+    Path policyFile(AgentConfig agent) {
+        return policy != null ? policy : agent.policy();
+    }
+
     Policy policy(AgentConfig agent) throws ConfigException {
-        return Policy.load(policy != null ? policy : agent.policy());
+        return Policy.load(policyFile(agent));
     }
 
     Agent agent(Cli.Context context) throws IOException, ConfigException {

@@ -423,7 +423,8 @@ public final class Daemon implements AutoCloseable {
         signal("INT", stopped::countDown);
     }
 
-    private static void signal(String name, Runnable action) {
+    /** Runs {@code action} on SIG{@code name}; a signal that cannot be handled here, or was ignored, is a warning. */
+    public static void signal(String name, Runnable action) {
         try {
             sun.misc.SignalHandler before = sun.misc.Signal.handle(new sun.misc.Signal(name), s -> action.run());
             if (before == sun.misc.SignalHandler.SIG_IGN) {

@@ -34,6 +34,9 @@ public record Policy(Path source, Map<String, IssuerSpec> issuers, List<SecretPo
             then = List.copyOf(then);
         }
 
+        /** A placeholder of the template, {@code {{ SECRET.FIELD }}}, spaces allowed inside the braces. */
+        public static final java.util.regex.Pattern PLACEHOLDER = java.util.regex.Pattern.compile("\\{\\{\\s*([^{}]*?)\\s*\\}\\}");
+
         /** One placeholder {@code {{ SECRET.FIELD }}} of the template. */
         public record Use(String secretId, String field) {}
 

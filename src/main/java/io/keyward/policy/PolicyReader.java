@@ -759,9 +759,6 @@ final class PolicyReader {
         return out;
     }
 
-    /** A placeholder of a shared file: {{ SECRET.FIELD }}, with spaces allowed inside the braces. */
-    private static final java.util.regex.Pattern SHARED_PLACEHOLDER = java.util.regex.Pattern.compile("\\{\\{\\s*([^{}]*?)\\s*\\}\\}");
-
     /** The {@code files} section: files rendered from several secrets. */
     private List<Policy.SharedFile> files(Fields top, List<Policy.SecretPolicy> secrets, Map<String, YamlNode.Mark> declared,
                                           Map<Path, YamlNode.Mark> taken) {
@@ -808,13 +805,13 @@ final class PolicyReader {
             String template = f.requiredString("template", "give the file's text with placeholders like {{ payments-db.password }}");
             List<Policy.SharedFile.Use> uses = new ArrayList<>();
             if (template != null) {
-                java.util.regex.Matcher m = SHARED_PLACEHOLDER.matcher(template);
+                java.util.regex.Matcher m = Policy.SharedFile.PLACEHOLDER.matcher(template);
                 while (m.find()) {
                     Policy.SharedFile.Use use = use(m.group(1), template.substring(0, m.start()).split("\n", -1).length,
                             byId, declared, f, where);
                     if (use != null) uses.add(use);
                 }
-                if (!SHARED_PLACEHOLDER.matcher(template).find()) {
+                if (!Policy.SharedFile.PLACEHOLDER.matcher(template).find()) {
                     problems.add(f.markOf("template"), where + ": the template names no secret",
                             "write placeholders like {{ payments-db.password }}");
                 }

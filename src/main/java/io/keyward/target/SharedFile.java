@@ -17,7 +17,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Semaphore;
 import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * A file rendered from several secrets (the policy's {@code files}): one target per secret its
@@ -28,8 +27,6 @@ import java.util.regex.Pattern;
  * its write has ended. A missing or empty value refuses the render and leaves the file as it was.
  */
 final class SharedFile {
-
-    private static final Pattern PLACEHOLDER = Pattern.compile("\\{\\{\\s*([^{}]*?)\\s*\\}\\}");
 
     /** One run of {@code then}: the writes it covered, and why it failed (null: it did not). */
     private record Run(long from, long upTo, String failure) {}
@@ -110,7 +107,7 @@ final class SharedFile {
             }
         }
         StringBuilder out = new StringBuilder();
-        Matcher m = PLACEHOLDER.matcher(spec.template());
+        Matcher m = Policy.SharedFile.PLACEHOLDER.matcher(spec.template());
         int i = 0;
         for (Policy.SharedFile.Use use : spec.uses()) {
             if (!m.find()) break;

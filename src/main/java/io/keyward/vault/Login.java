@@ -45,15 +45,9 @@ final class Login {
             return fromAuth(r, path);
         }
         if (auth instanceof VaultAuth.Kubernetes k) {
-            String jwt = readCredential(k.jwtFile(), "Kubernetes service-account token file", path);
-            Transport.Reply r = loginCall("login (role " + k.role() + ")", path, Map.of("role", k.role(), "jwt", jwt), List.of(jwt));
-            return fromAuth(r, path);
+            return roleLogin(k.role(), k.jwtFile(), "Kubernetes service-account token file", path);
         }
-        if (auth instanceof VaultAuth.Jwt j) {
-            String jwt = readCredential(j.jwtFile(), "JWT file", path);
-            Transport.Reply r = loginCall("login (role " + j.role() + ")", path, Map.of("role", j.role(), "jwt", jwt), List.of(jwt));
-            return fromAuth(r, path);
-        }
+        if (auth instanceof VaultAuth.Jwt j) return roleLogin(j.role(), j.jwtFile(), "JWT file", path);
         if (auth instanceof VaultAuth.Cert c) {
             Transport.Reply r = loginCall("login", path, Map.of(), List.of());
             return fromAuth(r, path);
@@ -87,6 +81,12 @@ final class Login {
         }
         JsonNode a = r.body().path("auth");
         return current.renewed(Duration.ofSeconds(a.path("lease_duration").asLong(0)), clock.instant());
+    }
+
+    /** Kubernetes and JWT logins: a role and a token read from its file, failures naming the role. */
+    private TokenState roleLogin(String role, Path file, String what, String path) throws VaultAccessException {
+        String jwt = readCredential(file, what, path);
+        return fromAuth(loginCall("login (role " + role + ")", path, Map.of("role", role, "jwt", jwt), List.of(jwt)), path);
     }
 
     /** A login request: denied or refused logins fail with Vault's own words (never a credential). */
