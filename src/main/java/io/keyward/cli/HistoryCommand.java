@@ -48,12 +48,14 @@ final class HistoryCommand implements Callable<Integer> {
             if (e.lastError() != null) context.out().printf("  last error   %s%n", e.lastError());
             List<JournalEntry.HistoryItem> history = e.history();
             if (!history.isEmpty()) {
-                context.out().printf("%-38s %-10s %-12s %-9s %-22s %s%n", "ROTATION", "TRIGGER", "OUTCOME", "VERSIONS",
-                        "FINISHED (UTC)", "ERROR");
+                boolean outages = history.stream().anyMatch(h -> h.outage() != null);
+                context.out().printf("%-38s %-10s %-12s %-9s %-22s " + (outages ? "%-10s " : "%s") + "%s%n", "ROTATION",
+                        "TRIGGER", "OUTCOME", "VERSIONS", "FINISHED (UTC)", outages ? "OUTAGE" : "", "ERROR");
                 for (JournalEntry.HistoryItem h : history) {
-                    context.out().printf("%-38s %-10s %-12s %-9s %-22s %s%n", h.rotationId(), h.trigger(), h.outcome(),
-                            "v" + h.fromVersion() + "->v" + h.toVersion(),
+                    context.out().printf("%-38s %-10s %-12s %-9s %-22s " + (outages ? "%-10s " : "%s") + "%s%n",
+                            h.rotationId(), h.trigger(), h.outcome(), "v" + h.fromVersion() + "->v" + h.toVersion(),
                             h.finishedAt() == null ? "-" : Output.time(h.finishedAt()),
+                            !outages ? "" : h.outageLength().map(io.keyward.rotation.Outage::format).orElse("-"),
                             h.error() == null ? "-" : h.error());
                 }
             }

@@ -64,6 +64,11 @@ final class StatusCommand implements Callable<Integer> {
                 row.put("failed_attempts", attempts);
                 row.put("next_attempt", e == null || active ? null
                         : Rotator.nextAttempt(e, b.policy()).map(Instant::toString).orElse(null));
+                row.put("live_key_refused_since", agent.rotator().liveRefusedSince(b).map(Instant::toString).orElse(null));
+                Optional<JournalEntry.HistoryItem> outage = e == null ? Optional.empty()
+                        : e.history().stream().filter(h -> h.outage() != null).findFirst();
+                row.put("last_outage_seconds", outage.map(h -> h.outage().toMillis() / 1000.0).orElse(null));
+                row.put("last_outage_ended", outage.map(h -> h.finishedAt().toString()).orElse(null));
                 rows.add(row);
             }
         }
@@ -82,6 +87,18 @@ final class StatusCommand implements Callable<Integer> {
                     r.get("age") == null ? "-" : r.get("age"),
                     Output.time(r.get("next_due")), flight,
                     r.get("last_error") == null ? "-" : r.get("last_error"));
+        }
+        for (Map<String, Object> r : rows) {
+            if (r.get("live_key_refused_since") != null) {
+                context.out().printf("%s: DocBits refuses the live key since %s: paste the new one: keyward submit %s%n",
+                        r.get("secret"), Output.time(r.get("live_key_refused_since")), r.get("secret"));
+            }
+            if (r.get("last_outage_seconds") != null) {
+                context.out().printf("%s: last outage %s, ended %s (consumers had no working key from the old key's"
+                                + " refusal or the submit to the last target's acknowledgement)%n", r.get("secret"),
+                        io.keyward.rotation.Outage.format(Duration.ofMillis(Math.round((Double) r.get("last_outage_seconds") * 1000))),
+                        Output.time(r.get("last_outage_ended")));
+            }
         }
         return ExitCode.OK.code;
     }

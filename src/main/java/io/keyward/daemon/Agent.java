@@ -196,17 +196,21 @@ public final class Agent implements AutoCloseable {
         Map<String, SecretBinding> out = new LinkedHashMap<>();
         Map<String, List<Plugins.Target>> shared = targetFactory.sharedFiles(policy);
         for (Policy.SecretPolicy s : policy.secrets()) {
+            KeySource source = source(s, generators, issuers);
+            boolean singleKey = source instanceof KeySource.Manual m && m.keys().singleKey();
             List<Plugins.Verifier> verifiers = new ArrayList<>();
+            // A single key is never delivered unless DocBits takes it: the old one is dead already, so a refused new one helps no one.
+            if (singleKey) verifiers.add(hooks.verifiers().apply(s.id(), DocBits.issuerAccepts((KeySource.Manual) source, s.generator().field())));
             s.verify().forEach(v -> verifiers.add(hooks.verifiers().apply(s.id(), v instanceof Policy.VerifySpec.DocBits d
                     ? docbits.verifier(d, s.generator().field()) : generators.verifier(v, s.generator().field()))));
             List<Plugins.Target> targets = new ArrayList<>();
             for (Policy.TargetSpec t : s.targets()) {
                 targets.add(hooks.targets().apply(s.id(), t instanceof Policy.TargetSpec.DocBits d
                         ? targetFactory.checked(docbits.target(d, s.generator().field(), store), t)
-                        : targetFactory.of(t, s.fields())));
+                        : targetFactory.of(t, s.fields(), singleKey)));
             }
             for (Plugins.Target t : shared.getOrDefault(s.id(), List.of())) targets.add(hooks.targets().apply(s.id(), t));
-            out.put(s.id(), SecretBinding.of(policy, s, source(s, generators, issuers), verifiers, targets));
+            out.put(s.id(), SecretBinding.of(policy, s, source, verifiers, targets));
         }
         return out;
     }

@@ -1,6 +1,5 @@
 package io.keyward.daemon;
 
-import io.keyward.docbits.LiveKey;
 import io.keyward.metrics.HealthServer;
 import io.keyward.metrics.Metrics;
 import io.keyward.policy.ConfigException;
@@ -10,7 +9,6 @@ import io.keyward.rotation.Outcome;
 import io.keyward.rotation.Plugins;
 import io.keyward.rotation.SecretBinding;
 import io.keyward.rotation.StoreException;
-import io.keyward.rotation.VersionedSecret;
 import io.keyward.schedule.RotationScheduler;
 import io.keyward.vault.VaultClient;
 import java.io.IOException;
@@ -23,7 +21,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -85,13 +82,11 @@ public final class Daemon implements AutoCloseable {
     }
 
     private final Shape shape;
-    /** What the last probe found of each DocBits secret's live key, and when each is tried next. */
-    private final Map<String, LiveKey.State> liveKeys = new ConcurrentHashMap<>();
-    private final Map<String, Instant> nextProbe = new ConcurrentHashMap<>();
-
+    private final LiveKeys liveKeys;
     private Daemon(AgentConfig config, Path policyFile, Map<String, String> env, Clock clock, SystemdNotify systemd,
-                   Metrics metrics, Agent agent, RotationScheduler scheduler, Shape shape) {
+                   Metrics metrics, Agent agent, RotationScheduler scheduler, Shape shape, LiveKeys liveKeys) {
         this.shape = shape;
+        this.liveKeys = liveKeys;
         this.env = env;
         this.config = config;
         this.policyFile = policyFile;
@@ -122,10 +117,12 @@ public final class Daemon implements AutoCloseable {
         Policy policy = shape.policy().apply(Policy.load(policyFile));
         Metrics metrics = new Metrics(clock);
         Plugins.PhaseListener phases = metrics.phases();
+        LiveKeys liveKeys = new LiveKeys(clock, metrics);
         Agent.Hooks hooks = new Agent.Hooks((s, r, p) -> {
             phases.entered(s, r, p);
             extra.entered(s, r, p);
-        }, metrics::audit, (s, t) -> metrics.target(s, shape.targets().apply(s, t)), metrics::verifier, metrics.notices());
+        }, metrics::audit, (s, t) -> metrics.target(s, shape.targets().apply(s, t), liveKeys::deliveryFailed),
+                metrics::verifier, metrics.notices());
         systemd.send(SystemdNotify.status("logging in to Vault at " + config.vault().address()));
         VaultWait wait = new VaultWait(config, systemd, env, clock, io.keyward.rotation.Sleeper.system(),
                 () -> ThreadLocalRandom.current().nextDouble());
@@ -154,7 +151,7 @@ public final class Daemon implements AutoCloseable {
         try {
             scheduler = new RotationScheduler(agent.rotator(), clock, () -> ThreadLocalRandom.current().nextDouble(),
                     config.agentId(), config.threads(), observer(metrics));
-            daemon = new Daemon(config, policyFile, env, clock, systemd, metrics, agent, scheduler, shape);
+            daemon = new Daemon(config, policyFile, env, clock, systemd, metrics, agent, scheduler, shape, liveKeys);
             daemon.http = http;
             readiness.set(daemon::notReady);
             systemd.send(SystemdNotify.status("registering as a member of the fleet"));
@@ -343,50 +340,8 @@ public final class Daemon implements AutoCloseable {
         LOG.info("keyward {} ready: {} secrets from {}, agent {}", Agent.version(), b.size(), policyFile, config.agentId());
         watchdog(env);
         heartbeats();
-        liveKeys();
+        liveKeys.start(agent, scheduler, timers);
         if (shape.signals()) installSignals();
-    }
-
-    /**
-     * Tries the live key of every secret of a DocBits issuer against DocBits every
-     * {@code probe_every}: a key DocBits refuses (regenerated or revoked in its settings) raises a
-     * {@code dead} notice at once, because every consumer holding it is failing.
-     */
-    private void liveKeys() {
-        timers.scheduleWithFixedDelay(() -> {
-            Policy policy = agent.policy();
-            Instant now = clock.instant();
-            for (Policy.SecretPolicy s : policy.secrets()) {
-                if (s.probe().isEmpty() || !(s.generator() instanceof Policy.GeneratorSpec.Issued i)
-                        || !(policy.issuers().get(i.issuer()) instanceof Policy.IssuerSpec.DocBits d)) {
-                    continue;
-                }
-                if (now.isBefore(nextProbe.getOrDefault(s.id(), Instant.MIN))) continue;
-                nextProbe.put(s.id(), now.plus(s.probe().get()));
-                try {
-                    probe(s, d);
-                } catch (RuntimeException | StoreException e) {
-                    LOG.warn("could not try the live key of {} against DocBits: {}", s.id(), e.getMessage());
-                }
-            }
-        }, 1, 1, TimeUnit.SECONDS);
-    }
-
-    private void probe(Policy.SecretPolicy s, Policy.IssuerSpec.DocBits issuer) throws StoreException {
-        SecretBinding b = agent.bindings().get(s.id());
-        if (b == null) return;
-        Optional<VersionedSecret> live = agent.vault().read(b.livePath());
-        Optional<String> key = live.flatMap(v -> v.data().string(b.field())).filter(k -> !k.isEmpty());
-        if (key.isEmpty()) return; // nothing live yet: the rotation or a person provides it
-        LiveKey.Step step = LiveKey.next(
-                liveKeys.getOrDefault(s.id(), LiveKey.State.UNKNOWN), agent.liveKeyProbe(issuer).apply(key.get()));
-        liveKeys.put(s.id(), step.next());
-        metrics.liveKey(s.id(), step.next());
-        if (step.announceDead()) {
-            agent.announce(new Plugins.Notice(Policy.NoticeKind.DEAD, s.id(), null, live.get().version(),
-                    LiveKey.deadDetail(s.id())));
-        }
-        if (step.announceBack()) LOG.info("DocBits takes the live key of {} (v{}) again", s.id(), live.get().version());
     }
 
     /** Renews this agent's membership record every {@code fleet.heartbeat}, so that others count it as live. */

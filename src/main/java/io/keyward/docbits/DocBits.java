@@ -57,6 +57,17 @@ public final class DocBits {
         };
     }
 
+    /** A manual issuer's own check of a new key: DocBits must take it for the issuer's organisation. */
+    public static Plugins.Verifier issuerAccepts(KeySource.Manual source, String field) {
+        return (secretId, value) -> {
+            String key = value.string(field).orElseThrow(() -> new Plugins.Rejected("field " + field + " is empty"));
+            if (source.keys().refuses(secretId, key)) {
+                throw new Plugins.Rejected("DocBits refuses the new key of " + secretId
+                        + " (was it copied whole, right after Regenerate?)");
+            }
+        };
+    }
+
     /** Tries a live key against the issuer's organisation: accepted, refused (401), or no answer. */
     public java.util.function.Function<String, LiveKey.Probe> liveKeyProbe(Policy.IssuerSpec.DocBits spec) {
         DocBitsClient client = client(spec.baseUrl(), spec.timeout());
@@ -193,6 +204,11 @@ public final class DocBits {
             } catch (DocBitsClient.KeyRefused refused) {
                 return true;
             }
+        }
+
+        @Override
+        public boolean singleKey() {
+            return spec.singleKey();
         }
 
         @Override

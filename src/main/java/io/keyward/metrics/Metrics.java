@@ -214,6 +214,12 @@ public final class Metrics {
     // ---- targets and verifiers
 
     public Plugins.Target target(String secretId, Plugins.Target inner) {
+        return target(secretId, inner, (secret, failure) -> {});
+    }
+
+    /** As {@link #target(String, Plugins.Target)}; {@code failed} also hears of each failed delivery. */
+    public Plugins.Target target(String secretId, Plugins.Target inner,
+                                 java.util.function.BiConsumer<String, IOException> failed) {
         DeliveryCounts counts = deliveries.computeIfAbsent(secretId, id -> new ConcurrentHashMap<>())
                 .computeIfAbsent(inner.id(), id -> new DeliveryCounts());
         return new Plugins.Target() {
@@ -227,7 +233,11 @@ public final class Metrics {
                 try {
                     inner.deliver(secret, version, value);
                     counts.ok.increment();
-                } catch (IOException | RuntimeException e) {
+                } catch (IOException e) {
+                    counts.failed.increment();
+                    failed.accept(secret, e);
+                    throw e;
+                } catch (RuntimeException e) {
                     counts.failed.increment();
                     throw e;
                 }
@@ -291,6 +301,7 @@ public final class Metrics {
 
     public void finished(String secretId, Outcome outcome, Duration took) {
         rotations(outcomeWord(outcome)).increment();
+        if (outcome instanceof Outcome.Completed c) c.outage().ifPresent(d -> outage(secretId, d));
         int pending = outcome instanceof Outcome.AwaitingMembers a ? a.pending().size() : 0;
         java.util.concurrent.atomic.AtomicInteger acks = acksPending.get(secretId);
         if (acks == null && pending > 0) {
@@ -314,6 +325,17 @@ public final class Metrics {
     }
 
     private final Map<String, Double> keyValid = new ConcurrentHashMap<>();
+    private final Map<String, Double> outages = new ConcurrentHashMap<>();
+
+    /** How long the consumers of a single-key secret had no working key in its last outage. */
+    public void outage(String secretId, Duration length) {
+        if (outages.put(secretId, length.toMillis() / 1000.0) == null) {
+            Gauge.builder("keyward.docbits.outage", outages, m -> m.getOrDefault(secretId, Double.NaN))
+                    .description("Length of the last outage of a single-key DocBits secret: from the old key's first "
+                            + "refusal (or the submit) to the last target's acknowledgement of the new one")
+                    .baseUnit("seconds").tag("secret", secretId).register(registry);
+        }
+    }
 
     /** Whether DocBits took the secret's live key at the last probe: 1, 0, or NaN before any answer. */
     public void liveKey(String secretId, io.keyward.docbits.LiveKey.State state) {
@@ -344,6 +366,8 @@ public final class Metrics {
         secrets.remove(secretId);
         inFlight.remove(secretId);
         deliveries.remove(secretId);
+        keyValid.remove(secretId);
+        outages.remove(secretId);
     }
 
     static String outcomeWord(Outcome o) {

@@ -201,11 +201,25 @@ public record Policy(Path source, Map<String, IssuerSpec> issuers, List<SecretPo
          * in the answer. In {@code manual} mode a person creates keys in DocBits' settings and hands
          * them to keyward; keyward announces when a key is due ({@code notice} ahead) and when the
          * old one may be revoked. In both, an optional {@code usage} endpoint tells when a key was
-         * last used: an old key used within {@code quiet} is not retired.
+         * last used: an old key used within {@code quiet} is not retired. {@code keys: single} is an
+         * account with one key and a Regenerate button (manual mode only): a new key kills the old
+         * one, so it is delivered at once, without splay or grace.
          */
         record DocBits(String name, DocBitsMode mode, java.net.URI baseUrl, String org, Optional<VaultField> auth,
                        Optional<Endpoint> create, String keyPointer, Optional<Endpoint> revoke, Optional<Usage> usage,
-                       Duration notice, Duration timeout) implements IssuerSpec {}
+                       Duration notice, Duration timeout, DocBitsKeys keys) implements IssuerSpec {
+
+            public DocBits(String name, DocBitsMode mode, java.net.URI baseUrl, String org, Optional<VaultField> auth,
+                           Optional<Endpoint> create, String keyPointer, Optional<Endpoint> revoke, Optional<Usage> usage,
+                           Duration notice, Duration timeout) {
+                this(name, mode, baseUrl, org, auth, create, keyPointer, revoke, usage, notice, timeout, DocBitsKeys.SEVERAL);
+            }
+
+            /** One key per account: regenerating it in DocBits' settings kills the old one at that moment. */
+            public boolean singleKey() {
+                return keys == DocBitsKeys.SINGLE;
+            }
+        }
 
         /**
          * Programs that issue and revoke keys: {@code issue} prints a new key (it gets the request
@@ -224,6 +238,12 @@ public record Policy(Path source, Map<String, IssuerSpec> issuers, List<SecretPo
 
     /** How DocBits keys are made: by keyward through endpoints, or by a person in DocBits' settings. */
     public enum DocBitsMode { API, MANUAL }
+
+    /**
+     * How many keys a DocBits account holds at once: {@code several} (a new one is made beside the
+     * old, which is revoked after the grace) or {@code single} (Regenerate replaces the one key).
+     */
+    public enum DocBitsKeys { SEVERAL, SINGLE }
 
     /**
      * An HTTP call of a DocBits endpoint; {@code path} and {@code body} may hold {request_id},

@@ -26,8 +26,12 @@ final class Announcements {
             throws StoreException {
         Instant now = core.clock().instant();
         int live = meta.map(SecretMetadata::currentVersion).orElse(0);
-        String ask = "create a new key in DocBits' settings, then hand it over with 'keyward submit " + b.id()
-                + (emergency ? " --emergency" : "") + "' (it reads standard input) or write it to " + b.livePath();
+        String ask = b.urgent()
+                ? "regenerate the key in DocBits' settings, then run 'keyward submit " + b.id() + "' at once (it reads"
+                        + " standard input): the old key stops working when you regenerate, and every consumer fails until"
+                        + " keyward has delivered the new one"
+                : "create a new key in DocBits' settings, then hand it over with 'keyward submit " + b.id()
+                        + (emergency ? " --emergency" : "") + "' (it reads standard input) or write it to " + b.livePath();
         if (!d.announced()) {
             String detail = (emergency ? "emergency: replace the key now" : "due " + d.due()) + "; " + ask;
             core.audit().record(AuditEvent.of(emergency ? "rotation.emergency" : "rotation.due").path(b.id())
@@ -69,21 +73,23 @@ final class Announcements {
             JournalEntry e = current.get().entry();
             Instant now = core.clock().instant();
             List<String> missing = e.phase().promoted() ? Decision.unacknowledged(e, new Decision.Facts(b.source().kind(),
-                    core.self(), b.targetIds(), core.fleet().serving(id), b.policy().grace(),
+                    core.self(), b.targetIds(), core.fleet().serving(id), b.grace(),
                     core.settings().memberTimeout(), core.memberPoll(b), now)) : List.of();
             if (e.phase() != Phase.DELIVERED || !missing.isEmpty()) {
                 return new Outcome.Skipped(id, "rotation " + e.rotationId() + " is at " + e.phase().word()
                         + ": do not revoke the old key yet, " + (missing.isEmpty() ? "the new key is not delivered"
                         : "targets " + String.join(", ", missing) + " still hold it"));
             }
-            JournalEntry done = e.finished(Phase.RETIRED, "revoked by hand", null, now).owned(core.self(), now, now);
+            JournalEntry done = e.finished(Phase.RETIRED, "revoked by hand", null, now, core.outage(b, e).orElse(null))
+                    .owned(core.self(), now, now);
             core.journal().save(current.get(), done);
             core.journal().discardQuietly(id, e.rotationId());
             core.journal().forgetInFlight(id);
             core.record(done, "rotation.revoke_confirmed", AuditEvent.Outcome.OK,
                     "old version " + e.liveVersionBefore() + " revoked by hand");
             core.listener().entered(id, e.rotationId(), Phase.RETIRED);
-            return new Outcome.Completed(id, e.rotationId(), e.liveVersionBefore(), e.newVersion());
+            return new Outcome.Completed(id, e.rotationId(), e.liveVersionBefore(), e.newVersion(),
+                    done.history().get(0).outageLength());
         } catch (CasConflictException c) {
             return new Outcome.Skipped(id, "the journal changed meanwhile; try again");
         } catch (StoreException e) {

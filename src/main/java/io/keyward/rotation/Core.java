@@ -68,6 +68,22 @@ record Core(SecretStore store, Journal journal, LiveMarks marks, AuditLog audit,
         }
     }
 
+    /**
+     * For an urgent (single-key) secret whose rotation ends: how long its consumers had no working
+     * key, said in the audit and to the operator; empty for others or when no target acknowledged.
+     */
+    java.util.Optional<java.time.Duration> outage(SecretBinding b, JournalEntry e) throws StoreException {
+        if (!b.urgent()) return java.util.Optional.empty();
+        java.util.Optional<java.time.Instant> refused = store.metadata(b.livePath())
+                .flatMap(m -> LiveMarks.refusedSince(m.customMetadata(), e.liveVersionBefore()));
+        java.util.Optional<java.time.Duration> outage = Outage.of(e, refused);
+        outage.ifPresent(d -> record(e, "rotation.outage", AuditEvent.Outcome.OK, "consumers were without a working key"
+                + " for " + Outage.format(d) + ", from " + refused.filter(t -> t.isBefore(e.startedAt()))
+                        .map(t -> "when DocBits first refused v" + e.liveVersionBefore() + " (" + t + ")")
+                        .orElse("the submit (" + e.startedAt() + ")") + " to the last target's acknowledgement"));
+        return outage;
+    }
+
     /** How often a rotation waiting for other members looks again: the secret's watch, at most a minute. */
     java.time.Duration memberPoll(SecretBinding b) {
         java.time.Duration minute = java.time.Duration.ofMinutes(1);

@@ -65,6 +65,7 @@ final class JournalCodec {
             x.put("from_version", i.fromVersion());
             x.put("to_version", i.toVersion());
             put(x, "error", i.error());
+            if (i.outage() != null) x.put("outage_ms", i.outage().toMillis());
             h.add(x);
         }
         m.put("history", h);
@@ -108,7 +109,8 @@ final class JournalCodec {
                     Map<?, ?> x = (Map<?, ?>) o;
                     history.add(new JournalEntry.HistoryItem(str(x.get("rotation_id")), str(x.get("trigger")),
                             time(x.get("started_at")), time(x.get("finished_at")), str(x.get("outcome")),
-                            num(x.get("from_version")), num(x.get("to_version")), str(x.get("error"))));
+                            num(x.get("from_version")), num(x.get("to_version")), str(x.get("error")),
+                            x.get("outage_ms") instanceof Number ms ? java.time.Duration.ofMillis(ms.longValue()) : null));
                 }
             }
             return new JournalEntry(secretId, str(m.get("rotation_id")),

@@ -59,7 +59,17 @@ public record JournalEntry(
 
     /** A finished rotation, as kept in the history. */
     public record HistoryItem(String rotationId, String trigger, Instant startedAt, Instant finishedAt, String outcome,
-                              int fromVersion, int toVersion, String error) {
+                              int fromVersion, int toVersion, String error, java.time.Duration outage) {
+
+        public HistoryItem(String rotationId, String trigger, Instant startedAt, Instant finishedAt, String outcome,
+                           int fromVersion, int toVersion, String error) {
+            this(rotationId, trigger, startedAt, finishedAt, outcome, fromVersion, toVersion, error, null);
+        }
+
+        /** How long consumers had no working key (single-key secrets), if this rotation ended one. */
+        public Optional<java.time.Duration> outageLength() {
+            return Optional.ofNullable(outage);
+        }
 
         /** True for a rotation keyward started that ended rolled back (a failed attempt). */
         public boolean failedAttempt() {
@@ -191,9 +201,14 @@ public record JournalEntry(
     }
 
     JournalEntry finished(Phase end, String outcome, String error, Instant now) {
+        return finished(end, outcome, error, now, null);
+    }
+
+    /** As {@link #finished(Phase, String, String, Instant)}, keeping the outage it ended (null: none). */
+    JournalEntry finished(Phase end, String outcome, String error, Instant now, java.time.Duration outage) {
         Change c = change();
         c.history.add(0, new HistoryItem(rotationId, trigger, startedAt, now, outcome, liveVersionBefore,
-                end == Phase.RETIRED ? newVersion : liveVersionBefore, error));
+                end == Phase.RETIRED ? newVersion : liveVersionBefore, error, outage));
         while (c.history.size() > HISTORY) c.history.remove(c.history.size() - 1);
         c.phaseTimes.put(end.word(), now);
         c.phase = end;

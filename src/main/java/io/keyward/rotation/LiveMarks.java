@@ -20,6 +20,8 @@ final class LiveMarks {
     static final String ROTATION = "keyward-rotation";
     static final String REFUSED = "keyward-refused";
     static final String DUE_ANNOUNCED = "keyward-due-announced";
+    /** "VERSION@TIME": the live version's key was first seen refused by its issuer then (a DocBits probe). */
+    static final String DEAD = "keyward-dead";
     /** Set by an operator: when the key expires (ISO-8601 date or time). */
     static final String EXPIRES_AT = "expires_at";
 
@@ -62,6 +64,34 @@ final class LiveMarks {
                 return Optional.empty();
             }
         }
+    }
+
+    /** Since when the issuer refuses {@code version}'s key, if a probe saw it and said so in the marks. */
+    static Optional<Instant> refusedSince(Map<String, String> custom, int version) {
+        String s = custom.get(DEAD);
+        int at = s == null ? -1 : s.indexOf('@');
+        if (at < 0 || number(s.substring(0, at)) != version) return Optional.empty();
+        try {
+            return Optional.of(Instant.parse(s.substring(at + 1)));
+        } catch (DateTimeParseException bad) {
+            return Optional.empty();
+        }
+    }
+
+    /** Notes when {@code version}'s key was first seen refused; a later look at the same version changes nothing. */
+    void refusedSince(SecretPath live, int version, Instant at) throws StoreException {
+        Map<String, String> custom = store.metadata(live).map(SecretMetadata::customMetadata).orElse(Map.of());
+        if (refusedSince(custom, version).isPresent()) return;
+        set(live, custom, Map.of(DEAD, version + "@" + at));
+    }
+
+    /** Drops the refusal noted for {@code version}, if any (DocBits takes its key after all). */
+    void acceptedAgain(SecretPath live, int version) throws StoreException {
+        Map<String, String> custom = store.metadata(live).map(SecretMetadata::customMetadata).orElse(Map.of());
+        if (refusedSince(custom, version).isEmpty()) return;
+        Map<String, String> kept = new HashMap<>(custom);
+        kept.remove(DEAD);
+        store.writeCustomMetadata(live, kept);
     }
 
     /** What the start decision needs of the live version. */

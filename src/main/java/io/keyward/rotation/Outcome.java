@@ -12,9 +12,15 @@ public sealed interface Outcome {
     String describe();
 
     /** The new value is live, delivered to every live member's targets, and the old one retired. */
-    record Completed(String secretId, String rotationId, int fromVersion, int toVersion) implements Outcome {
+    record Completed(String secretId, String rotationId, int fromVersion, int toVersion,
+                     java.util.Optional<java.time.Duration> outage) implements Outcome {
+        public Completed(String secretId, String rotationId, int fromVersion, int toVersion) {
+            this(secretId, rotationId, fromVersion, toVersion, java.util.Optional.empty());
+        }
+
         public String describe() {
-            return secretId + ": rotated v" + fromVersion + " -> v" + toVersion + " (rotation " + rotationId + ")";
+            return secretId + ": rotated v" + fromVersion + " -> v" + toVersion + " (rotation " + rotationId + ")"
+                    + outage.map(d -> "; consumers were without a working key for " + Outage.format(d)).orElse("");
         }
     }
 

@@ -55,6 +55,15 @@ public final class Plugins {
 
         /** True when the issuer is seen to refuse the value (revoked); false when it accepts it or cannot tell. */
         boolean refuses(String secretId, String value) throws IOException;
+
+        /**
+         * True for an account with one key that a person regenerates: the old key dies when the new
+         * one is made, so there is no overlap to protect and every consumer is broken until it has the
+         * new key.
+         */
+        default boolean singleKey() {
+            return false;
+        }
     }
 
     /** Proves a new value works before it is promoted; throws {@link Rejected} when it does not. */
@@ -131,8 +140,20 @@ public final class Plugins {
 
     /** The value was delivered but the target's health check failed: not retried within the cycle. */
     public static final class Unhealthy extends IOException {
+        private final boolean keyRefused;
+
         public Unhealthy(String message) {
+            this(message, false);
+        }
+
+        /** {@code keyRefused}: the check's last answer was HTTP 401, the consumer's key is not taken. */
+        public Unhealthy(String message, boolean keyRefused) {
             super(message);
+            this.keyRefused = keyRefused;
+        }
+
+        public boolean keyRefused() {
+            return keyRefused;
         }
     }
 

@@ -78,7 +78,8 @@ final class Retirement extends RunPart {
      */
     Optional<Outcome> finish(String note) throws StoreException {
         JournalEntry e = run.e();
-        run.advance(e.finished(Phase.RETIRED, e.emergency() ? "emergency" : "completed", note, run.now()));
+        run.advance(e.finished(Phase.RETIRED, e.emergency() ? "emergency" : "completed", note, run.now(),
+                core.outage(b, e).orElse(null)));
         core.journal().discardQuietly(b.id(), run.e().rotationId());
         return Optional.empty();
     }

@@ -130,11 +130,41 @@ public final class Rotator {
             if (live.isPresent() && live.get().data().string(b.field()).filter(value::equals).isPresent()) {
                 return new Outcome.Skipped(id, "the submitted key is the one already live (v" + live.get().version() + ")");
             }
+            if (b.urgent()) {
+                Optional<Outcome> refused = refusedByIssuer(b, value);
+                if (refused.isPresent()) return refused.get();
+            }
             return new Claims(core).claim(b, current, core.store().metadata(b.livePath()), emergency ? "emergency" : "submit",
                     emergency, value);
         } catch (StoreException e) {
             return new Outcome.Unavailable(id, "could not start: " + e.getMessage());
         }
+    }
+
+    /** A single key is tried at DocBits before anything is stored: the old one is dead, a refused new one helps no one. */
+    private static Optional<Outcome> refusedByIssuer(SecretBinding b, String value) {
+        try {
+            if (!((KeySource.Manual) b.source()).keys().refuses(b.id(), value)) return Optional.empty();
+            return Optional.of(new Outcome.Skipped(b.id(), "DocBits refuses the submitted key: nothing was stored;"
+                    + " copy the whole key DocBits showed after Regenerate and submit it again"));
+        } catch (java.io.IOException e) {
+            return Optional.of(new Outcome.Unavailable(b.id(), "could not ask DocBits whether it takes the submitted key ("
+                    + e.getMessage() + "); nothing was stored: submit it again"));
+        }
+    }
+
+    /**
+     * DocBits refused the live key of {@code version} (a probe saw it at {@code at}): noted in the
+     * live path's marks, once per version, so that the rotation bringing the new key can tell how
+     * long the consumers had none that worked, whichever member delivers it.
+     */
+    public void keyRefused(SecretBinding b, int version, Instant at) throws StoreException {
+        core.marks().refusedSince(b.livePath(), version, at);
+    }
+
+    /** DocBits takes the live key of {@code version} again: a refusal noted for it is dropped. */
+    public void keyAccepted(SecretBinding b, int version) throws StoreException {
+        core.marks().acceptedAgain(b.livePath(), version);
     }
 
     /**
@@ -195,6 +225,12 @@ public final class Rotator {
     /** Drops the in-flight marker of a secret whose journal shows nothing in flight. */
     public void forgetInFlight(String secretId) {
         core.journal().forgetInFlight(secretId);
+    }
+
+    /** Since when DocBits refuses the live version's key, if a live-key probe saw it (single and several keys). */
+    public Optional<Instant> liveRefusedSince(SecretBinding b) throws StoreException {
+        return core.store().metadata(b.livePath())
+                .flatMap(m -> LiveMarks.refusedSince(m.customMetadata(), m.currentVersion()));
     }
 
     /** When the live value was last written (by keyward or anyone), or empty if it does not exist. */

@@ -45,7 +45,8 @@ final class Run {
             while (true) {
                 JournalEntry e = e();
                 if (e.phase() == Phase.RETIRED) {
-                    return new Outcome.Completed(b.id(), e.rotationId(), e.liveVersionBefore(), e.newVersion());
+                    return new Outcome.Completed(b.id(), e.rotationId(), e.liveVersionBefore(), e.newVersion(),
+                            e.history().isEmpty() ? Optional.empty() : e.history().get(0).outageLength());
                 }
                 if (e.phase() == Phase.ROLLED_BACK) {
                     return new Outcome.RolledBack(b.id(), e.rotationId(), String.valueOf(e.lastError()));
@@ -73,7 +74,7 @@ final class Run {
     private Decision.Facts facts() throws StoreException {
         if (members == null && e().phase().promoted()) members = core.fleet().serving(b.id());
         return new Decision.Facts(b.source().kind(), core.self(), b.targetIds(), members == null ? List.of() : members,
-                b.policy().grace(), core.settings().memberTimeout(), core.memberPoll(b), now());
+                b.grace(), core.settings().memberTimeout(), core.memberPoll(b), now());
     }
 
     private Optional<Outcome> perform(Decision.Step step) throws StoreException {

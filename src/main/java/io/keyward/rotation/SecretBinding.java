@@ -36,6 +36,19 @@ public record SecretBinding(Policy.SecretPolicy policy, KeySource source, List<P
         return new SecretBinding(secret, source, verifiers, targets, Fleet.hash(Policy.sharedPart(secret, policy.issuers())));
     }
 
+    /**
+     * True when every new value must reach the consumers at once: a single-key account's old key
+     * died when the new one was made, so there is no splay and no grace to wait out.
+     */
+    public boolean urgent() {
+        return source instanceof KeySource.Manual m && m.keys().singleKey();
+    }
+
+    /** How long the old value stays valid after the last acknowledgement: none when {@link #urgent()}. */
+    public java.time.Duration grace() {
+        return urgent() ? java.time.Duration.ZERO : policy.grace();
+    }
+
     public String id() {
         return policy.id();
     }

@@ -228,6 +228,19 @@ public final class RotationScheduler implements AutoCloseable {
         else quartz.scheduleJob(t);
     }
 
+    /**
+     * Runs the secret's watch now, once (beside its interval, never beside another run of the
+     * secret): a new version someone is waiting for is delivered without waiting for the watch.
+     */
+    public synchronized void watchNow(String secretId) throws SchedulerException {
+        if (!bindings.containsKey(secretId)) return;
+        TriggerKey key = TriggerKey.triggerKey(WATCH + secretId + "-now", GROUP);
+        Trigger t = TriggerBuilder.newTrigger().withIdentity(key).forJob(JobKey.jobKey(secretId, GROUP)).startNow()
+                .withSchedule(SimpleScheduleBuilder.simpleSchedule().withMisfireHandlingInstructionFireNow()).build();
+        if (quartz.getTrigger(key) != null) quartz.rescheduleJob(key, t);
+        else quartz.scheduleJob(t);
+    }
+
     /** One watch run: delivers the live version if it is not delivered yet. */
     void sync(String secretId) {
         SecretBinding b = bindings.get(secretId);

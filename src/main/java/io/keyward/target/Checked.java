@@ -65,7 +65,8 @@ final class Checked implements Plugins.Target {
             }
         }
         throw new Plugins.Unhealthy("target " + id() + " took v" + version + " but its health check failed"
-                + (health.within().isZero() ? "" : " for " + health.within().toSeconds() + "s") + ": " + last);
+                + (health.within().isZero() ? "" : " for " + health.within().toSeconds() + "s") + ": " + last,
+                last.endsWith(REFUSED));
     }
 
     @Override
@@ -83,13 +84,17 @@ final class Checked implements Plugins.Target {
         inner.deliver(secretId, version, value);
     }
 
+    /** How a 401 answer ends what was wrong: the consumer says its key is not taken. */
+    private static final String REFUSED = " (the consumer's key is refused)";
+
     /** Null when healthy, else what was wrong. */
     private String check(String secretId, int version, List<String> hide) {
         try {
             if (health instanceof Policy.HealthSpec.Http h) {
                 HttpResponse<Void> r = http.send(HttpRequest.newBuilder(h.url()).timeout(h.timeout()).GET().build(),
                         HttpResponse.BodyHandlers.discarding());
-                return r.statusCode() / 100 == 2 ? null : h.url() + " answered HTTP " + r.statusCode();
+                return r.statusCode() / 100 == 2 ? null : h.url() + " answered HTTP " + r.statusCode()
+                        + (r.statusCode() == 401 ? REFUSED : "");
             }
             Policy.HealthSpec.Command c = (Policy.HealthSpec.Command) health;
             int exit = Program.run("health check of " + id(), c.argv(), Program.env(secretId, version, id()), c.timeout(), hide);

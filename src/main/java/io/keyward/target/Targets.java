@@ -49,13 +49,21 @@ public final class Targets {
 
     /** A file, webhook or exec target for one of the secret's targets, with its health check. */
     public Plugins.Target of(Policy.TargetSpec spec, List<String> secretFields) {
+        return of(spec, secretFields, false);
+    }
+
+    /**
+     * As {@link #of(Policy.TargetSpec, List)}; an {@code urgent} secret's exec targets restart at
+     * once, without the splay (its consumers are failing until they have the new value).
+     */
+    public Plugins.Target of(Policy.TargetSpec spec, List<String> secretFields, boolean urgent) {
         Plugins.Target t;
         if (spec instanceof Policy.TargetSpec.File f) {
             t = new FileTarget(f, secretFields);
         } else if (spec instanceof Policy.TargetSpec.Webhook w) {
             t = new WebhookTarget(w, new SignedPost(http, store, clock), fingerprints);
         } else if (spec instanceof Policy.TargetSpec.Exec e) {
-            t = new ExecTarget(e, budget, splay, sleeper, random);
+            t = new ExecTarget(e, budget, urgent ? Duration.ZERO : splay, sleeper, random);
         } else {
             throw new IllegalArgumentException("target " + spec.id() + " is not built here: " + spec.getClass().getSimpleName());
         }

@@ -7,14 +7,11 @@ import io.keyward.rotation.SecretData;
 import io.keyward.rotation.SecretPath;
 import io.keyward.testing.KeywardProcess;
 import io.keyward.testing.Leaks;
+import io.keyward.testing.Scrape;
 import io.keyward.testing.TestDirs;
 import io.keyward.testing.TestPorts;
 import io.keyward.testing.TestVault;
 import io.keyward.testing.VaultExtension;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -65,51 +62,31 @@ final class LiveKeyProbeTest {
                     "    probe_every: 1s",
                     "    targets: [{ id: app, type: file, path: " + work.resolve("docbits-key") + " }]",
                     ""));
-            Path config = Files.writeString(work.resolve("keyward.yaml"), String.join("\n",
-                    "agent: { id: " + run + " }",
-                    "vault: { address: \"" + vault.address() + "\" }",
-                    "state: { mount: secret, path: " + run + "-state, dir: " + work.resolve("state") + " }",
-                    "policy: " + policy,
-                    "metrics: { listen: 127.0.0.1:" + port + " }",
-                    "audit: { file: " + logs.resolve("audit.jsonl") + ", hmac_key_file: " + work.resolve("hmac.key") + " }",
-                    ""));
+            Path config = vault.serviceConfig(work, logs, run, policy, port);
             try (KeywardProcess keyward = new KeywardProcess("keyward", config, logs, Map.of("VAULT_TOKEN", vault.rootToken()))) {
                 keyward.start();
                 keyward.awaitReady(60);
                 keyward.awaitFile(work.resolve("docbits-key"), 60);
-                awaitMetric(port, "keyward_docbits_key_valid{secret=\"docbits-key\"} 1.0");
+                Scrape.awaitLine(port, "keyward_docbits_key_valid{secret=\"docbits-key\"} 1.0");
                 String live = Leaks.track(Files.readString(work.resolve("docbits-key")));
 
                 // A person presses Regenerate in DocBits' settings: the live key dies at once.
                 long regenerated = System.nanoTime();
                 String fresh = Leaks.track(sim.regenerate(live).orElseThrow());
                 assertThat(sim.accepts(live, "acme")).isFalse();
-                awaitMetric(port, "keyward_docbits_key_valid{secret=\"docbits-key\"} 0.0");
+                Scrape.awaitLine(port, "keyward_docbits_key_valid{secret=\"docbits-key\"} 0.0");
                 Duration noticed = Duration.ofNanos(System.nanoTime() - regenerated);
-                assertThat(awaitMetric(port, "keyward_notices_total{kind=\"dead\"} 1.0")).isNotNull();
+                assertThat(Scrape.awaitLine(port, "keyward_notices_total{kind=\"dead\"} 1.0")).isNotNull();
                 assertThat(keyward.log()).contains("dead docbits-key v1: the live DocBits key for docbits-key is refused "
                         + "(regenerated or revoked in DocBits' settings?); paste the new one: keyward submit docbits-key");
                 Files.writeString(logs.resolve("noticed.txt"), "dead noticed " + noticed.toMillis() + " ms after the regenerate\n");
 
                 // The new key reaches Vault (here written by hand): the probe takes it, and says so once.
                 vault.admin("POST", "secret/data/" + livePath, "{\"data\":{\"api_key\":\"" + fresh + "\"}}");
-                awaitMetric(port, "keyward_docbits_key_valid{secret=\"docbits-key\"} 1.0");
-                assertThat(awaitMetric(port, "keyward_notices_total{kind=\"dead\"} 1.0")).as("announced once").isNotNull();
+                Scrape.awaitLine(port, "keyward_docbits_key_valid{secret=\"docbits-key\"} 1.0");
+                assertThat(Scrape.awaitLine(port, "keyward_notices_total{kind=\"dead\"} 1.0")).as("announced once").isNotNull();
                 assertThat(keyward.log()).doesNotContain(live).doesNotContain(fresh);
             }
         }
-    }
-
-    private static String awaitMetric(int port, String line) throws Exception {
-        HttpClient http = HttpClient.newHttpClient();
-        long until = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        String body = "";
-        while (System.nanoTime() < until) {
-            body = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics")).build(),
-                    HttpResponse.BodyHandlers.ofString()).body();
-            if (body.contains(line)) return body;
-            Thread.sleep(100);
-        }
-        throw new AssertionError("/metrics never showed " + line);
     }
 }

@@ -128,6 +128,22 @@ public final class TestVault {
                 ""));
     }
 
+    /**
+     * Writes the config of a {@code keyward run} service: its state under {@code work}, /metrics
+     * on {@code port}, its audit file in {@code logs}.
+     */
+    public java.nio.file.Path serviceConfig(java.nio.file.Path work, java.nio.file.Path logs, String agent,
+                                            java.nio.file.Path policy, int port) throws IOException {
+        return java.nio.file.Files.writeString(work.resolve("keyward.yaml"), String.join("\n",
+                "agent: { id: " + agent + " }",
+                "vault: { address: \"" + address + "\" }",
+                "state: { mount: secret, path: " + agent + "-state, dir: " + work.resolve("state") + " }",
+                "policy: " + policy,
+                "metrics: { listen: 127.0.0.1:" + port + " }",
+                "audit: { file: " + logs.resolve("audit.jsonl") + ", hmac_key_file: " + work.resolve("hmac.key") + " }",
+                ""));
+    }
+
     /** Writes a policy granting full access to everything under "secret/" plus token self-service. */
     public String kvPolicy() {
         String name = uniqueName("kv");
