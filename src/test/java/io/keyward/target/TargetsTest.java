@@ -341,7 +341,12 @@ final class TargetsTest {
                     + health.url("/health") + "\", wait: 0s } }"));
             health.answer(503);
             assertThatThrownBy(() -> t.deliver("app-db", 1, value(Leaks.secret("h")))).isInstanceOf(Plugins.Unhealthy.class)
-                    .hasMessageContaining("HTTP 503");
+                    .hasMessageContaining("HTTP 503").matches(e -> !((Plugins.Unhealthy) e).keyRefused(), "not a refused key");
+            // A 401 says the consumer's key is refused: the daemon then tries the live key against DocBits at once.
+            health.answer(401);
+            assertThatThrownBy(() -> t.deliver("app-db", 1, value(Leaks.secret("h")))).isInstanceOf(Plugins.Unhealthy.class)
+                    .hasMessageContaining("HTTP 401 (the consumer's key is refused)")
+                    .matches(e -> ((Plugins.Unhealthy) e).keyRefused(), "a refused key");
             health.answer(204);
             t.deliver("app-db", 2, value(Leaks.secret("h")));
 
