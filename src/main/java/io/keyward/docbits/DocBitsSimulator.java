@@ -196,6 +196,11 @@ public final class DocBitsSimulator implements AutoCloseable {
         } else if (method.equals("GET") && path.equals("/version")) {
             status = 200;
             answer = ok("data", Map.of("version", "simulator-1"));
+        } else if (method.equals("POST") && path.equals("/_sim/regenerate")) {
+            // The settings page's Regenerate button, for scripts (the demo): X-API-KEY names the key to replace.
+            Optional<String> fresh = apiKey == null ? Optional.empty() : regenerate(apiKey);
+            status = fresh.isPresent() ? 200 : 401;
+            answer = fresh.isPresent() ? ok("data", Map.of("key", fresh.get())) : fail("Invalid API key");
         } else if (method.equals("GET") && path.equals("/openapi.json")) {
             status = 200;
             answer = Map.of("openapi", "3.1.0", "info", Map.of("title", "DocBits simulator", "version", "1"));
