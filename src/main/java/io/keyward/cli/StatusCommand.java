@@ -93,10 +93,10 @@ final class StatusCommand implements Callable<Integer> {
                 context.out().printf("%s: DocBits refuses the live key since %s: paste the new one: keyward submit %s%n",
                         r.get("secret"), Output.time(r.get("live_key_refused_since")), r.get("secret"));
             }
-            if (r.get("last_outage_seconds") != null) {
+            if (r.get("last_outage_seconds") instanceof Double seconds) {
                 context.out().printf("%s: last outage %s, ended %s (consumers had no working key from the old key's"
                                 + " refusal or the submit to the last target's acknowledgement)%n", r.get("secret"),
-                        io.keyward.rotation.Outage.format(Duration.ofMillis(Math.round((Double) r.get("last_outage_seconds") * 1000))),
+                        io.keyward.rotation.Outage.format(Duration.ofMillis(Math.round(seconds * 1000))),
                         Output.time(r.get("last_outage_ended")));
             }
         }

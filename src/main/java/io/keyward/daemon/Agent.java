@@ -199,8 +199,11 @@ public final class Agent implements AutoCloseable {
             KeySource source = source(s, generators, issuers);
             boolean singleKey = source instanceof KeySource.Manual m && m.keys().singleKey();
             List<Plugins.Verifier> verifiers = new ArrayList<>();
-            // A single key is never delivered unless DocBits takes it: the old one is dead already, so a refused new one helps no one.
-            if (singleKey) verifiers.add(hooks.verifiers().apply(s.id(), DocBits.issuerAccepts((KeySource.Manual) source, s.generator().field())));
+            // A single key is delivered only if DocBits takes it: the old one is dead, a refused new one helps no one.
+            if (singleKey) {
+                verifiers.add(hooks.verifiers().apply(s.id(),
+                        DocBits.issuerAccepts((KeySource.Manual) source, s.generator().field())));
+            }
             s.verify().forEach(v -> verifiers.add(hooks.verifiers().apply(s.id(), v instanceof Policy.VerifySpec.DocBits d
                     ? docbits.verifier(d, s.generator().field()) : generators.verifier(v, s.generator().field()))));
             List<Plugins.Target> targets = new ArrayList<>();

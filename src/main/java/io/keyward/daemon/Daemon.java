@@ -83,6 +83,7 @@ public final class Daemon implements AutoCloseable {
 
     private final Shape shape;
     private final LiveKeys liveKeys;
+
     private Daemon(AgentConfig config, Path policyFile, Map<String, String> env, Clock clock, SystemdNotify systemd,
                    Metrics metrics, Agent agent, RotationScheduler scheduler, Shape shape, LiveKeys liveKeys) {
         this.shape = shape;
