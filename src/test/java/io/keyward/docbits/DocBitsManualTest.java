@@ -226,6 +226,43 @@ final class DocBitsManualTest {
         assertThat(events()).containsExactly("rejected");
     }
 
+    @Test
+    void singleKeyAccount_isAskedToRegenerateAndSubmitAtOnce_andNeedsNoConfirmation() throws Exception {
+        SecretPath live = vault.uniquePath("docbits-single");
+        Policy p = Policy.parse("single.yaml", String.join("\n",
+                "issuers:",
+                "  docbits-erp: { type: docbits, mode: manual, keys: single, base_url: \"" + sim.baseUrl() + "\", org: acme,"
+                        + " notice: 14d }",
+                "secrets:",
+                "  - id: erp-key",
+                "    path: " + live.path(),
+                "    fields: [api_key]",
+                "    generator: { type: issuer, issuer: docbits-erp }",
+                "    schedule: { every: 90d }",
+                "    grace: 1h",
+                "    targets: [{ id: erp, type: file, path: " + file + " }]",
+                ""));
+        Policy.SecretPolicy s = p.secrets().get(0);
+        SecretBinding single = new SecretBinding(s, new DocBits(DocBits.defaultHttpClient())
+                .source((Policy.IssuerSpec.DocBits) p.issuers().get("docbits-erp"), store), List.of(),
+                List.of(targets.of(s.targets().get(0), s.fields(), true)));
+        String k1 = Leaks.track(sim.createKey("erp", Set.of("acme")));
+        store.write(single.livePath(), SecretData.of("api_key", k1), OptionalInt.empty());
+        assertThat(rotator.sync(single)).isInstanceOf(Outcome.Delivered.class);
+
+        clock.advance(Duration.ofDays(77));
+        Outcome due = rotator.rotate(single, false, false, "schedule");
+        assertThat(due).isInstanceOf(Outcome.AwaitingPerson.class);
+        assertThat(due.describe()).contains("regenerate the key in DocBits' settings, then run 'keyward submit erp-key' at once")
+                .doesNotContain("create a new key");
+
+        String k2 = Leaks.track(sim.regenerate(k1).orElseThrow());
+        Outcome done = rotator.submit(single, k2, false);
+        assertThat(done).as("no grace, and the dead old key needs no confirm-revoked").isInstanceOf(Outcome.Completed.class);
+        assertThat(((Outcome.Completed) done).outage()).isPresent();
+        assertThat(Files.readString(file).equals(k2)).isTrue();
+    }
+
     private List<String> events() {
         return alerts.requests().stream().map(r -> JSON.readTree(r.body()).get("event").asString()).toList();
     }
