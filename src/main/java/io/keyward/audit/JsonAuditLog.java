@@ -184,7 +184,56 @@ public final class JsonAuditLog implements AuditLog, AutoCloseable {
         }
     }
 
+    /**
+     * Another process may append to the same file (a {@code keyward submit} beside the running
+     * service): each line is written holding a lock, and if the file changed since
+     * this log's last line, the chain goes on from the line now last. The lock is .FILE.lock. The thread's interrupt is
+     * held back meanwhile, so that it cannot close the lock for everyone.
+     */
     private void write(AuditEvent event, Instant at) throws IOException {
+        boolean interrupted = Thread.interrupted();
+        try {
+            synchronized (monitor(file)) {
+                try (java.nio.channels.FileLock ignored = lockChannel().lock()) {
+                    catchUp();
+                    append(event, at);
+                }
+            }
+        } finally {
+            if (interrupted) Thread.currentThread().interrupt();
+        }
+    }
+
+    /** One monitor per file in this JVM: a FileLock is per process, two logs of one file here must take turns. */
+    private static final java.util.concurrent.ConcurrentMap<Path, Object> MONITORS = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private static Object monitor(Path file) {
+        return MONITORS.computeIfAbsent(file.toAbsolutePath().normalize(), k -> new Object());
+    }
+
+    private java.nio.channels.FileChannel lock;
+
+    private java.nio.channels.FileChannel lockChannel() throws IOException {
+        if (lock == null || !lock.isOpen()) {
+            Path at = file.resolveSibling("." + file.getFileName() + ".lock"); // not FILE.*: that is a rolled file
+            lock = java.nio.channels.FileChannel.open(at, java.nio.file.StandardOpenOption.CREATE,
+                    java.nio.file.StandardOpenOption.WRITE);
+        }
+        return lock;
+    }
+
+    /** If another writer added lines (or rolled the file) since this log's last line, goes on from the last one. */
+    private void catchUp() throws IOException {
+        long onDisk = Files.exists(file) ? Files.size(file) : 0;
+        if (out != null && onDisk == size) return;
+        closeActive();
+        AuditChain.Link last = AuditChain.lastLink(file);
+        seq = last.seq();
+        prevHash = last.hash();
+        openActive();
+    }
+
+    private void append(AuditEvent event, Instant at) throws IOException {
         Map<String, Object> line = new LinkedHashMap<>();
         line.put("time", DateTimeFormatter.ISO_INSTANT.format(at));
         line.put("event", event.event());
@@ -201,7 +250,6 @@ public final class JsonAuditLog implements AuditLog, AutoCloseable {
         line.put("prev_hash", prevHash);
         String text = JSON.writeValueAsString(line);
         byte[] bytes = (text + "\n").getBytes(StandardCharsets.UTF_8);
-        if (out == null) openActive();
         rollIfDue(bytes.length);
         long before = size;
         try {
@@ -302,6 +350,11 @@ public final class JsonAuditLog implements AuditLog, AutoCloseable {
             }
         }
         closeActive();
+        try {
+            if (lock != null) lock.close();
+        } catch (IOException e) {
+            // closing anyway
+        }
     }
 
     @Override

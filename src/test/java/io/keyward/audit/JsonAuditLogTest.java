@@ -78,6 +78,25 @@ final class JsonAuditLogTest {
         }
     }
 
+    /** Two writers of one file (the service and a command beside it) interleave their lines in one unbroken chain. */
+    @Test
+    void twoWritersOfOneFile_keepOneChain() throws Exception {
+        Path file = TestDirs.fresh("audit-two-writers").resolve("audit.jsonl");
+        try (JsonAuditLog service = JsonAuditLog.open(file, "service", Clock.systemUTC());
+             JsonAuditLog command = JsonAuditLog.open(file, "command", Clock.systemUTC())) {
+            for (int i = 0; i < 50; i++) {
+                service.record(AuditEvent.of("service-" + i).build());
+                if (i % 3 == 0) command.record(AuditEvent.of("command-" + i).build());
+            }
+        }
+        List<JsonNode> lines = Files.readAllLines(file).stream().map(JSON::readTree).toList();
+        assertThat(lines).hasSize(67);
+        assertThat(lines.stream().map(l -> l.path("seq").asLong()).toList())
+                .isEqualTo(java.util.stream.LongStream.rangeClosed(1, 67).boxed().toList());
+        assertThat(AuditChain.verify(List.of(file)).intact()).isTrue();
+        assertThat(AuditChain.rolledFiles(file)).as("the lock file is not taken for a rolled file").isEmpty();
+    }
+
     /** A thread interrupted while it writes a line (a pool shutting down) does not close the file for the others. */
     @Test
     void anInterruptedWriter_writesItsLine_andTheFileStaysOpen() throws Exception {

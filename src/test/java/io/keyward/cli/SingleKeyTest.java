@@ -143,6 +143,9 @@ final class SingleKeyTest {
                         java.nio.file.StandardOpenOption.APPEND);
                 Scrape.awaitLine(port, "keyward_docbits_key_valid{secret=\"docbits-key\"} 1.0");
                 assertThat(keyward.log()).doesNotContain(k1).doesNotContain(k2).doesNotContain(k3);
+                // The service and the submit beside it wrote one audit file: its chain is whole.
+                CliTest.Run verify = CliTest.run(env, "audit", "verify", "-c", config.toString());
+                assertThat(verify.code()).as(verify.out() + verify.err()).isZero();
             }
         }
     }
