@@ -47,6 +47,8 @@ final class LiveKeys {
     private final Map<String, Instant> nextProbe = new ConcurrentHashMap<>();
     /** The version whose key DocBits refused, per secret, while it is still the live one. */
     private final Map<String, Integer> refusedVersion = new ConcurrentHashMap<>();
+    /** The live version each secret's last probe tried. */
+    private final Map<String, Integer> probedVersion = new ConcurrentHashMap<>();
     /** Secrets a consumer's health check reported a refused key for: probed at the next tick. */
     private final Set<String> reported = ConcurrentHashMap.newKeySet();
     /** Single-key secrets whose new key DocBits takes, until their rotation ends and its outage is known. */
@@ -121,8 +123,12 @@ final class LiveKeys {
             a.rotator().keyRefused(b, version, at);
             a.announce(new Plugins.Notice(Policy.NoticeKind.DEAD, s.id(), null, version, LiveKey.deadDetail(s.id())));
         }
-        if (step.announceBack()) {
-            LOG.info("DocBits takes the live key of {} (v{}) again; delivering it now", s.id(), version);
+        Integer probedBefore = probedVersion.put(s.id(), version);
+        boolean newVersion = probedBefore != null && probedBefore != version && step.next() == LiveKey.State.ACCEPTED;
+        if (step.announceBack() || newVersion) {
+            // A new key DocBits takes: delivered now, not at the next watch (a single key's consumers are failing).
+            LOG.info("DocBits takes the live key of {} (v{}){}; delivering it now", s.id(), version,
+                    step.announceBack() ? " again" : "");
             if (b.urgent()) outageOpen.add(s.id());
             try {
                 scheduler.watchNow(s.id());
