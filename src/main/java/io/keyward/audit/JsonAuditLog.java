@@ -80,6 +80,8 @@ public final class JsonAuditLog implements AuditLog, AutoCloseable {
         this.prevHash = last.hash();
         openActive();
         this.day = size == 0 ? today() : LocalDate.ofInstant(last.time().orElse(clock.instant()), ZoneOffset.UTC);
+        // Read without the lock, another writer may have added a line meanwhile: the first write reads the last line again.
+        closeActive();
     }
 
     /** Opens (creating folders as needed) an audit file for appending, rolled by the default sizes. */

@@ -97,6 +97,41 @@ final class JsonAuditLogTest {
         assertThat(AuditChain.rolledFiles(file)).as("the lock file is not taken for a rolled file").isEmpty();
     }
 
+    /**
+     * A command opened while the service writes (the service's line lands between the command's
+     * reading the last line and its first write) still goes on from the line now last.
+     */
+    @Test
+    void aCommandOpenedWhileTheServiceWrites_goesOnFromTheLastLine() throws Exception {
+        Path file = TestDirs.fresh("audit-open-while-writing").resolve("audit.jsonl");
+        java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+        int commands = 300;
+        long serviceLines;
+        try (JsonAuditLog service = JsonAuditLog.open(file, "service", Clock.systemUTC())) {
+            java.util.concurrent.CompletableFuture<Long> writing = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                long n = 0;
+                while (!done.get()) {
+                    service.record(AuditEvent.of("service").build());
+                    n++;
+                }
+                return n;
+            });
+            try {
+                for (int i = 0; i < commands; i++) {
+                    try (JsonAuditLog command = JsonAuditLog.open(file, "command", Clock.systemUTC())) {
+                        command.record(AuditEvent.of("command").build());
+                    }
+                }
+            } finally {
+                done.set(true);
+            }
+            serviceLines = writing.get(30, java.util.concurrent.TimeUnit.SECONDS);
+        }
+        AuditChain.Report report = AuditChain.verify(List.of(file));
+        assertThat(report.problem()).isEmpty();
+        assertThat(report.lines()).isEqualTo(serviceLines + commands);
+    }
+
     /** A thread interrupted while it writes a line (a pool shutting down) does not close the file for the others. */
     @Test
     void anInterruptedWriter_writesItsLine_andTheFileStaysOpen() throws Exception {
