@@ -62,7 +62,7 @@ final class PlanCommand implements Callable<Integer> {
                 }
             }
         }
-        List<Planner.Step> steps = Planner.plan(policy.secrets(), last, start, span);
+        List<Planner.Step> steps = Planner.plan(policy, last, start, span);
         if (format == Output.JSON) {
             List<Map<String, Object>> rows = steps.stream().map(s -> {
                 Map<String, Object> m = new LinkedHashMap<>();

@@ -81,7 +81,7 @@ final class RotateCommand implements Callable<Integer> {
         context.out().printf("  deliver        %s%n", b.targets().isEmpty() ? "(no targets)"
                 : String.join(", ", b.targets().stream().map(t -> t.id()).toList()));
         context.out().printf("  retire         version %d %s%s%n", live, emergency ? "as soon as every target has the new one"
-                : "after a grace of " + Durations.format(p.grace()), b.source().revoker().isPresent() ? ", revoked at the issuer"
+                : "after a grace of " + Durations.format(b.grace()), b.source().revoker().isPresent() ? ", revoked at the issuer"
                 : b.source() instanceof KeySource.Manual ? ", reported revocable" : "");
     }
 }

@@ -21,6 +21,16 @@ public record Policy(Path source, Map<String, IssuerSpec> issuers, List<SecretPo
     }
 
     /**
+     * How long a secret's old value stays valid after the last acknowledgement: none where its
+     * issuer is a single-key DocBits account, whose old key died when the new one was made.
+     */
+    public Duration graceOf(SecretPolicy secret) {
+        boolean single = secret.generator() instanceof GeneratorSpec.Issued i
+                && issuers.get(i.issuer()) instanceof IssuerSpec.DocBits d && d.singleKey();
+        return single ? Duration.ZERO : secret.grace();
+    }
+
+    /**
      * A file rendered from several managed secrets (the policy's {@code files} section): a target of
      * each secret its template names, written whenever one of them gets a new version, then
      * {@code then} runs (under the restart budget) once for the change.

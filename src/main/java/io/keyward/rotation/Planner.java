@@ -24,11 +24,10 @@ public final class Planner {
      * missing from {@code lastRotated} does not exist yet and is created at the first chance.
      * Jitter is not applied (it only delays a start).
      */
-    public static List<Step> plan(List<Policy.SecretPolicy> secrets, Map<String, Instant> lastRotated, Instant from,
-                                  Duration horizon) {
+    public static List<Step> plan(Policy policy, Map<String, Instant> lastRotated, Instant from, Duration horizon) {
         Instant end = from.plus(horizon);
         List<Step> out = new ArrayList<>();
-        for (Policy.SecretPolicy s : secrets) {
+        for (Policy.SecretPolicy s : policy.secrets()) {
             List<String> targets = s.targets().stream().map(Policy.TargetSpec::id).toList();
             Optional<Instant> last = Optional.ofNullable(lastRotated.get(s.id()));
             Instant at;
@@ -45,7 +44,7 @@ public final class Planner {
                 }
             }
             for (int i = 0; i < MAX_PER_SECRET && !at.isAfter(end) && !at.equals(Instant.MAX); i++) {
-                out.add(new Step(s.id(), at, why, targets, at.plus(s.grace())));
+                out.add(new Step(s.id(), at, why, targets, at.plus(policy.graceOf(s))));
                 Instant next = s.schedule().start(at, at, 0);
                 if (!next.isAfter(at)) next = at.plus(Duration.ofMinutes(1));
                 at = next;

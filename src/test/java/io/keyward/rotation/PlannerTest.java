@@ -36,7 +36,7 @@ final class PlannerTest {
     @Test
     void plan_listsEveryRotationInTheHorizon_inTimeOrder() {
         Instant from = Instant.parse("2026-01-10T00:00:00Z");
-        List<Planner.Step> steps = Planner.plan(POLICY.secrets(),
+        List<Planner.Step> steps = Planner.plan(POLICY,
                 Map.of("db", Instant.parse("2026-01-01T00:00:00Z"), "api", Instant.parse("2026-01-01T04:00:00Z")),
                 from, Duration.ofDays(65));
 
@@ -50,7 +50,7 @@ final class PlannerTest {
     @Test
     void plan_overdueAndMissingSecrets_startAtOnce() {
         Instant from = Instant.parse("2026-06-01T00:00:00Z");
-        List<Planner.Step> steps = Planner.plan(POLICY.secrets(), Map.of("db", Instant.parse("2026-01-01T00:00:00Z")),
+        List<Planner.Step> steps = Planner.plan(POLICY, Map.of("db", Instant.parse("2026-01-01T00:00:00Z")),
                 from, Duration.ofHours(1));
 
         assertThat(steps).extracting(Planner.Step::secretId).containsExactlyInAnyOrder("db", "api");
@@ -59,5 +59,31 @@ final class PlannerTest {
                 .satisfies(s -> assertThat(s.why()).startsWith("overdue since 2026-01-31"));
         assertThat(steps).filteredOn(s -> s.secretId().equals("api")).singleElement()
                 .satisfies(s -> assertThat(s.why()).isEqualTo("does not exist yet"));
+    }
+
+    /** A single-key DocBits account has no grace: the old key is dead once the new one exists. */
+    @Test
+    void plan_singleKeyAccount_oldKeyIsRevocableAtOnce() throws Exception {
+        Policy p = Policy.parse("single.yaml", String.join("\n",
+                "issuers:",
+                "  erp: { type: docbits, mode: manual, keys: single, base_url: \"https://docbits.example\", org: acme }",
+                "  many: { type: docbits, mode: manual, base_url: \"https://docbits.example\", org: acme }",
+                "secrets:",
+                "  - id: single",
+                "    path: apps/single",
+                "    generator: { type: issuer, issuer: erp }",
+                "    schedule: { every: 90d }",
+                "    grace: 1h",
+                "  - id: several",
+                "    path: apps/several",
+                "    generator: { type: issuer, issuer: many }",
+                "    schedule: { every: 90d }",
+                "    grace: 1h",
+                ""));
+        Instant from = Instant.parse("2026-06-01T00:00:00Z");
+        List<Planner.Step> steps = Planner.plan(p, Map.of(), from, Duration.ofHours(1));
+
+        assertThat(steps).extracting(s -> s.secretId() + " " + Duration.between(s.at(), s.oldRevocableAt()))
+                .containsExactlyInAnyOrder("single PT0S", "several PT1H");
     }
 }
