@@ -16,9 +16,10 @@ import org.newsclub.net.unix.AFUNIXDatagramSocket;
 import org.newsclub.net.unix.AFUNIXSocketAddress;
 
 /**
- * `keyward run` as systemd starts it, with the JVM flags of systemd/keyward.service
- * (KEYWARD_JAVA_OPTS; {@code BENCH_JVM} overrides): time from process start to READY=1 on a
- * NOTIFY_SOCKET, peak RSS (VmHWM) over the first {@code observe} seconds after READY (the first
+ * `keyward run` as systemd starts it: the launcher and the packaged jar, with the JVM flags of
+ * systemd/keyward.service (KEYWARD_JAVA_OPTS; {@code BENCH_JVM} overrides) and its class-data
+ * archive (KEYWARD_CDS_DIR; the first start writes it at its stop, the second start runs without
+ * it and the third from it): time from process start to READY=1 on a NOTIFY_SOCKET, peak RSS (VmHWM) over the first {@code observe} seconds after READY (the first
  * look at every secret and the first watch of each fall in it), and time from SIGTERM to exit.
  * Runs with 10 secrets and with {@code secrets} (default 10,000), each already in Vault.
  * Usage: {@code bench/run daemon [secrets] [observe-seconds]}.
@@ -50,27 +51,38 @@ public final class DaemonBench {
                         "policy: " + dir.resolve("policy-" + n + ".yaml"),
                         ""));
                 int window = n == 10 ? Math.min(observe, 20) : observe;
-                run(flags, config, dir.resolve("keyward-" + n + ".log"), n, window, "first start, no target written yet");
-                java.time.Instant ready = run(flags, config, dir.resolve("keyward-" + n + "-again.log"), n, window,
-                        "started again, every target current");
+                Path archive = dir.resolve("cds-" + n);
+                deleteTree(archive);
+                run(flags, archive, config, dir.resolve("keyward-" + n + ".log"), n, window, "first start, no target written yet");
+                run(flags, null, config, dir.resolve("keyward-" + n + "-plain.log"), n, window,
+                        "started again, every target current, no class archive");
+                java.time.Instant ready = run(flags, archive, config, dir.resolve("keyward-" + n + "-again.log"), n, window,
+                        "started again, every target current, class archive");
                 requests(dir.resolve("audit-" + n + ".jsonl"), prefix, ready, n, window);
             }
         }
     }
 
-    /** Starts keyward run, waits for READY, watches RSS for {@code observe} s, stops it; returns when READY came. */
-    private static java.time.Instant run(List<String> flags, Path config, Path log, int secrets, int observe, String what)
-            throws Exception {
+    /**
+     * Starts keyward run through the launcher (packaging/keyward, the packaged jar) as the unit does,
+     * with the class-data archive in {@code archive} (none if null), waits for READY, watches RSS for
+     * {@code observe} s, stops it; returns when READY came.
+     */
+    private static java.time.Instant run(List<String> flags, Path archive, Path config, Path log, int secrets, int observe,
+                                         String what) throws Exception {
         Path socketFile = Files.createTempDirectory("kw-bench").resolve("notify.sock");
         try (AFUNIXDatagramSocket systemd = AFUNIXDatagramSocket.newInstance()) {
             systemd.bind(AFUNIXSocketAddress.of(socketFile.toFile()));
             systemd.setSoTimeout(200);
-            List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
-            cmd.addAll(flags);
-            cmd.add("-Dlogback.configurationFile=" + Path.of("bench/logback-bench.xml").toAbsolutePath());
-            cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.keyward.cli.Main", "run", "-c", config.toString()));
-            ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
+            List<String> opts = new ArrayList<>(flags);
+            opts.add("-Dlogback.configurationFile=" + Path.of("bench/logback-bench.xml").toAbsolutePath());
+            ProcessBuilder pb = new ProcessBuilder(Path.of("packaging/keyward").toAbsolutePath().toString(), "run", "-c",
+                    config.toString()).redirectErrorStream(true).redirectOutput(log.toFile());
             pb.environment().put("NOTIFY_SOCKET", socketFile.toString());
+            pb.environment().put("KEYWARD_JAVA_OPTS", String.join(" ", opts));
+            pb.environment().put("KEYWARD_JAR", Path.of("target/keyward.jar").toAbsolutePath().toString());
+            pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
+            if (archive != null) pb.environment().put("KEYWARD_CDS_DIR", archive.toString());
             long t0 = System.nanoTime();
             Process p = pb.start();
             double ready = -1;
@@ -124,6 +136,13 @@ public final class DaemonBench {
         System.out.printf("%6d secrets, Vault requests in the %d s after READY (nothing new in Vault): %s%n", secrets, window, kinds);
         System.out.printf("%6d secrets: %.2f reads of the live version per secret (one per look: the first look and each watch),"
                 + " %d other requests%n", secrets, reads / (double) secrets, other);
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) return;
+        try (java.util.stream.Stream<Path> s = Files.walk(dir)) {
+            for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) Files.delete(p);
+        }
     }
 
     private static long status(long pid, String field) throws IOException {

@@ -339,10 +339,26 @@ public final class Daemon implements AutoCloseable {
         Map<String, SecretBinding> b = agent.bindings();
         systemd.send("READY=1", SystemdNotify.status(summary() + note));
         LOG.info("keyward {} ready: {} secrets from {}, agent {}", Agent.version(), b.size(), policyFile, config.agentId());
+        classArchiveUsable();
         watchdog(env);
         heartbeats();
         liveKeys.start(agent, scheduler, timers);
         if (shape.signals()) installSignals();
+    }
+
+    /**
+     * The launcher keeps the class-data archive this run writes at its exit only from a run that got
+     * to READY ({@code -Dkeyward.cds.ready} names the file that says so): one stopped by a bad
+     * configuration loaded too few classes to be worth starting from.
+     */
+    private static void classArchiveUsable() {
+        String marker = System.getProperty("keyward.cds.ready");
+        if (marker == null || marker.isEmpty()) return;
+        try {
+            java.nio.file.Files.writeString(java.nio.file.Path.of(marker), "");
+        } catch (IOException | RuntimeException e) {
+            LOG.debug("could not mark the class-data archive usable at {}: {}", marker, e.toString());
+        }
     }
 
     /** Renews this agent's membership record every {@code fleet.heartbeat}, so that others count it as live. */

@@ -28,11 +28,26 @@ public final class KeywardProcess implements AutoCloseable {
     private Process process;
     private final List<String> received = new ArrayList<>();
 
+    /** The command before {@code run -c CONFIG}: the JVM on the test classpath, or a launcher. */
+    private final List<String> launch;
+
     public KeywardProcess(String name, Path config, Path logs, Map<String, String> env) {
+        this(name, config, logs, env, List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xshare:auto",
+                "-cp", System.getProperty("java.class.path"), "io.keyward.cli.Main"));
+    }
+
+    private KeywardProcess(String name, Path config, Path logs, Map<String, String> env, List<String> launch) {
         this.name = name;
         this.config = config;
         this.logs = logs;
         this.env = Map.copyOf(env);
+        this.launch = List.copyOf(launch);
+    }
+
+    /** {@code keyward run} started through a launcher script (packaging/keyward as installed). */
+    public static KeywardProcess launched(String name, Path launcher, Path config, Path logs, Map<String, String> env) {
+        return new KeywardProcess(name, config, logs, env, List.of(launcher.toString()));
     }
 
     public String name() {
@@ -47,10 +62,9 @@ public final class KeywardProcess implements AutoCloseable {
         notify.bind(AFUNIXSocketAddress.of(socket.toFile()));
         notify.setSoTimeout(200);
         received.clear();
-        List<String> cmd = List.of("env", "--default-signal=HUP,INT,TERM",
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xshare:auto",
-                "-cp", System.getProperty("java.class.path"), "io.keyward.cli.Main", "run", "-c", config.toString());
+        List<String> cmd = new ArrayList<>(List.of("env", "--default-signal=HUP,INT,TERM"));
+        cmd.addAll(launch);
+        cmd.addAll(List.of("run", "-c", config.toString()));
         ProcessBuilder pb = new ProcessBuilder(cmd)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(logs.resolve(name + ".out").toFile()))
                 .redirectError(ProcessBuilder.Redirect.appendTo(logs.resolve(name + ".err").toFile()));
