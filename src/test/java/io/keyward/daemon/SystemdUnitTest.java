@@ -67,6 +67,21 @@ final class SystemdUnitTest {
         assertThat(Files.readString(UNITS.resolve("keyward.sysusers"))).startsWith("#").contains("u keyward ");
     }
 
+    /** Secrets in memory stay there: no core dump from the unit or the launcher, no attach, no heap dump. */
+    @Test
+    void unitAndLauncher_allowNoCoreDumpAttachOrHeapDump() throws IOException {
+        String unit = Files.readString(UNITS.resolve("keyward.service"));
+        String launcher = Files.readString(Path.of("packaging/keyward"));
+        assertThat(unit.lines()).contains("LimitCORE=0");
+        assertThat(Files.readAllLines(UNITS.resolve("keyward-check.service"))).contains("LimitCORE=0");
+        assertThat(launcher.lines()).contains("ulimit -c 0", "sealed=-XX:+DisableAttachMechanism")
+                .anyMatch(l -> l.startsWith("exec \"$java\" $sealed "));
+        for (String text : List.of(unit, launcher, Files.readString(UNITS.resolve("keyward-check.service")))) {
+            assertThat(text).doesNotContain("HeapDumpOnOutOfMemoryError").doesNotContain("HeapDumpPath")
+                    .doesNotContain("-DisableAttachMechanism\"");
+        }
+    }
+
     private record Result(int code, String output) {}
 
     private static Result analyze(String... args) throws Exception {

@@ -25,7 +25,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * against the packaged jar and a real OpenBao: the first {@code keyward run} writes the archive
  * when it stops, the next start maps it; an archive from a run that never got to READY is not
  * kept, and one cut short (a crash while it was written) is thrown away instead of stopping the JVM.
- * Runs after {@code package}, beside {@link PackageTest}.
+ * And what the launcher seals: no core dump, no attaching to the service's JVM. Runs after
+ * {@code package}, beside {@link PackageTest}.
  */
 @ExtendWith(VaultExtension.class)
 final class LauncherArchiveTest {
@@ -34,19 +35,12 @@ final class LauncherArchiveTest {
 
     @Test
     void theSecondStart_mapsTheArchiveTheFirstRunWroteAtItsStop(TestVault vault) throws Exception {
-        String run = vault.uniqueName("cds");
-        Path work = TestDirs.credentials(run);
-        Path logs = TestDirs.fresh(run);
+        Service s = Service.of(vault, "cds");
+        Path work = s.work();
+        Path logs = s.logs();
+        Path config = s.config();
+        Path live = s.live();
         Path cds = work.resolve("cds");
-        Path live = work.resolve("app.secret");
-        String secretPath = run + "/app";
-        vault.admin("POST", "secret/data/" + secretPath, "{\"data\":{\"password\":\"" + Leaks.secret("cds") + "\"}}");
-        Path policy = Files.writeString(work.resolve("policy.yaml"), String.join("\n",
-                "secrets:",
-                "  - { id: app, path: " + secretPath + ", fields: [password], generator: { type: random },"
-                        + " schedule: { every: 30d }, targets: [{ id: f, type: file, path: " + live + " }] }",
-                ""));
-        Path config = vault.serviceConfig(work, logs, run, policy, TestPorts.free());
         Map<String, String> env = Map.of("VAULT_TOKEN", vault.rootToken(), "KEYWARD_CDS_DIR", cds.toString(),
                 "KEYWARD_JAR", jar().toString(), "JAVA_HOME", System.getProperty("java.home"));
 
@@ -75,6 +69,31 @@ final class LauncherArchiveTest {
         }
     }
 
+    /** The service's memory stays its own: no core dump, no attaching (jcmd, heap dumps) to its JVM. */
+    @Test
+    void theService_dumpsNoCore_andRefusesToBeAttachedTo(TestVault vault) throws Exception {
+        Service s = Service.of(vault, "sealed");
+        Map<String, String> env = Map.of("VAULT_TOKEN", vault.rootToken(), "KEYWARD_JAR", jar().toString(),
+                "JAVA_HOME", System.getProperty("java.home"));
+        // Started from a shell that allows core dumps, as an operator's may.
+        Path permissive = Files.writeString(s.work().resolve("permissive.sh"),
+                "#!/bin/sh\nulimit -c unlimited\nexec " + LAUNCHER + " \"$@\"\n");
+        Files.setPosixFilePermissions(permissive, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+        try (KeywardProcess service = KeywardProcess.launched("sealed", permissive, s.config(), s.logs(), env)) {
+            service.start();
+            service.awaitReady(60);
+            assertThat(Files.readAllLines(Path.of("/proc/" + service.pid() + "/limits")))
+                    .anyMatch(l -> l.matches("Max core file size\\s+0\\s+0\\s+bytes\\s*"));
+            Process jcmd = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
+                    String.valueOf(service.pid()), "VM.version").redirectErrorStream(true).start();
+            String said = new String(jcmd.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(jcmd.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            assertThat(jcmd.exitValue()).as(said).isNotZero();
+            assertThat(said).doesNotContain("OpenJDK 64-Bit Server VM version");
+            assertThat(service.stop()).isZero();
+        }
+    }
+
     @Test
     void anArchiveCutShort_isThrownAway_andTheJvmStarts() throws Exception {
         Path dir = TestDirs.fresh("cds-cut");
@@ -94,6 +113,24 @@ final class LauncherArchiveTest {
         assertThat(Files.size(cds.resolve(names(cds).get(0)))).as("written again, whole").isEqualTo(whole.length);
         try (Stream<Path> s = Files.list(Path.of(""))) {
             assertThat(s.map(p -> p.getFileName().toString())).noneMatch(n -> n.startsWith("hs_err"));
+        }
+    }
+
+    /** A service configuration with one secret in Vault and its file target. */
+    private record Service(Path work, Path logs, Path config, Path live) {
+        static Service of(TestVault vault, String name) throws IOException {
+            String run = vault.uniqueName(name);
+            Path work = TestDirs.credentials(run);
+            Path logs = TestDirs.fresh(run);
+            Path live = work.resolve("app.secret");
+            String secretPath = run + "/app";
+            vault.admin("POST", "secret/data/" + secretPath, "{\"data\":{\"password\":\"" + Leaks.secret(name) + "\"}}");
+            Path policy = Files.writeString(work.resolve("policy.yaml"), String.join("\n",
+                    "secrets:",
+                    "  - { id: app, path: " + secretPath + ", fields: [password], generator: { type: random },"
+                            + " schedule: { every: 30d }, targets: [{ id: f, type: file, path: " + live + " }] }",
+                    ""));
+            return new Service(work, logs, vault.serviceConfig(work, logs, run, policy, TestPorts.free()), live);
         }
     }
 
