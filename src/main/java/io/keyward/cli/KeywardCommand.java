@@ -9,7 +9,7 @@ import picocli.CommandLine.Option;
         versionProvider = Cli.Version.class,
         description = "Rotates secrets kept in HashiCorp Vault or OpenBao and delivers them to the systems that use "
                 + "them, with an audit line for every access.",
-        subcommands = {RunCommand.class, ExecCommand.class, CheckCommand.class, ValidateCommand.class, PlanCommand.class, RotateCommand.class,
+        subcommands = {RunCommand.class, ExecCommand.class, CheckCommand.class, ValidateCommand.class, VaultPolicyCommand.class, PlanCommand.class, RotateCommand.class,
             StatusCommand.class, HistoryCommand.class, ResumeCommand.class, SyncCommand.class, SubmitCommand.class,
             ConfirmRevokedCommand.class, FleetCommand.class, AuditCommand.class, SimulatorCommand.class, picocli.CommandLine.HelpCommand.class},
         footer = {"",

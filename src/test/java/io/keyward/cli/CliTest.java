@@ -52,6 +52,29 @@ final class CliTest {
         assertThat(r.out()).contains("Usage: keyward").contains("check").contains("Exit codes:");
     }
 
+    /** The shipped example configuration and policy give a Vault policy, as HCL or JSON, without a Vault. */
+    @Test
+    void vaultPolicy_ofTheExamples_inHclAndJson_andAnUnknownOutputIsAUsageError() throws Exception {
+        Map<String, String> env = Map.of("CREDENTIALS_DIRECTORY", "/nonexistent");
+        String[] examples = {"-c", "config/keyward.yaml", "--policy", "config/policy.yaml"};
+        Run hcl = run(env, concat(new String[] {"vault-policy"}, examples));
+        assertThat(hcl.code()).as(hcl.err()).isZero();
+        assertThat(hcl.out()).contains("path \"secret/data/apps/payments/db\" {\n  capabilities = [\"create\", \"read\", \"update\"]\n}")
+                .contains("path \"auth/token/renew-self\"").doesNotContain("\"secret/*\"");
+        Run json = run(env, concat(new String[] {"vault-policy", "--output", "json"}, examples));
+        assertThat(json.code()).as(json.err()).isZero();
+        tools.jackson.databind.JsonNode doc = tools.jackson.databind.json.JsonMapper.builder().build().readTree(json.out());
+        assertThat(doc.path("path").path("secret/metadata/apps/payments/db").path("capabilities").toString())
+                .isEqualTo("[\"read\",\"update\"]");
+        Run bad = run(env, concat(new String[] {"vault-policy", "--output", "yaml"}, examples));
+        assertThat(bad.code()).isEqualTo(ExitCode.USAGE.code);
+        assertThat(bad.err()).isEqualTo("keyward: --output must be hcl or json, not 'yaml'\n");
+    }
+
+    private static String[] concat(String[] a, String[] b) {
+        return java.util.stream.Stream.concat(java.util.Arrays.stream(a), java.util.Arrays.stream(b)).toArray(String[]::new);
+    }
+
     @Test
     void everyCommand_answersHelp_withItsOwnUsage_andNeedsNothingElse() {
         java.util.List<String> seen = new java.util.ArrayList<>();
