@@ -3,6 +3,7 @@ package io.keyward.cli;
 import io.keyward.audit.AuditKey;
 import io.keyward.audit.JsonAuditLog;
 import io.keyward.daemon.AgentConfig;
+import io.keyward.daemon.VaultAccess;
 import io.keyward.rotation.Fingerprinter;
 import io.keyward.vault.VaultClient;
 import java.net.InetAddress;
@@ -14,8 +15,9 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "check",
-        description = "Check the agent configuration and Vault access: load the configuration, log in, and confirm "
-                + "that keyward's state mount is KV version 2 and readable. Writes audit lines; changes nothing in Vault.")
+        description = "Check the agent configuration and Vault access: load the configuration and policy, log in, "
+                + "confirm that keyward's state mount is KV version 2 and readable, and that the token may do on each path "
+                + "what the policy needs (every capability it lacks is one line). Writes audit lines; changes nothing in Vault.")
 final class CheckCommand implements Callable<Integer> {
 
     private final Cli.Context context;
@@ -23,6 +25,10 @@ final class CheckCommand implements Callable<Integer> {
     @Option(names = {"-c", "--config"}, paramLabel = "FILE",
             description = "Agent configuration (default: $KEYWARD_CONFIG, else /etc/keyward/keyward.yaml).")
     Path config;
+
+    @Option(names = "--policy", paramLabel = "FILE",
+            description = "Rotation policy (default: the configuration's 'policy', else policy.yaml beside it).")
+    Path policy;
 
     CheckCommand(Cli.Context context) {
         this.context = context;
@@ -33,6 +39,16 @@ final class CheckCommand implements Callable<Integer> {
         Path file = Configs.resolve(config, context.env());
         AgentConfig agent = AgentConfig.load(file, context.env(), Configs.hostName(context.env()));
         context.out().printf("config  %s: ok (agent %s)%n", file, agent.agentId());
+        Path policyFile = policy != null ? policy : agent.policy();
+        // Before the policy is written (the login comes first when installing), only the login is checked.
+        io.keyward.policy.Policy rules = null;
+        if (policy == null && !java.nio.file.Files.exists(policyFile)) {
+            context.out().printf("policy  %s: not written yet; the token's access to its paths is not checked%n", policyFile);
+        } else {
+            rules = io.keyward.policy.Policy.load(policyFile);
+            context.out().printf("policy  %s: ok, %d secret%s%n", policyFile, rules.secrets().size(),
+                    rules.secrets().size() == 1 ? "" : "s");
+        }
 
         byte[] key = AuditKey.loadOrCreate(agent.audit().hmacKeyFile(), new SecureRandom());
         Clock clock = Clock.systemUTC();
@@ -52,8 +68,27 @@ final class CheckCommand implements Callable<Integer> {
             int entries = vault.list(agent.state()).size();
             context.out().printf("state   %s: KV v2, %d entr%s%n", agent.state(), entries, entries == 1 ? "y" : "ies");
             context.out().printf("audit   %s%n", agent.audit().file());
+            if (rules != null && !permitted(vault, VaultAccess.needed(agent, rules))) return ExitCode.VAULT.code;
         }
         return ExitCode.OK.code;
+    }
+
+    /** Asks Vault what the token may do on every path the policy needs; says each capability it lacks. */
+    private boolean permitted(VaultClient vault, java.util.List<VaultAccess.Grant> grants) {
+        java.util.Map<String, java.util.Set<String>> has;
+        try {
+            has = vault.capabilities(grants.stream().map(VaultAccess::probe).distinct().toList());
+        } catch (io.keyward.rotation.StoreException e) {
+            context.err().println("keyward: could not ask Vault what the token may do (" + e.getMessage() + "); "
+                    + "the policy keyward vault-policy prints allows it (" + VaultAccess.CAPABILITIES + ")");
+            return false;
+        }
+        java.util.List<VaultAccess.Missing> missing = VaultAccess.missing(grants, has);
+        for (VaultAccess.Missing m : missing) context.err().println("keyward: " + m.describe());
+        context.out().printf("access  %d path%s: %s%n", grants.size(), grants.size() == 1 ? "" : "s",
+                missing.isEmpty() ? "the token may do all the policy needs"
+                        : missing.size() + " capabilit" + (missing.size() == 1 ? "y" : "ies") + " missing");
+        return missing.isEmpty();
     }
 
     /** Where commands find the configuration and the host name. */

@@ -31,6 +31,39 @@ public final class VaultAccess {
         }
     }
 
+    /** Where a token asks what it may do. */
+    public static final String CAPABILITIES = "sys/capabilities-self";
+
+    /** A capability the policy needs on a grant's path that the token lacks. */
+    public record Missing(Grant grant, String capability) {
+        /** One line: the path, the capability, why it is needed and the fix. */
+        public String describe() {
+            return "the token may not '" + capability + "' on " + grant.path() + " (" + String.join("; ", grant.why())
+                    + "): give it the policy keyward vault-policy prints";
+        }
+    }
+
+    /** The concrete path that stands for a grant's path when Vault is asked about it (a folder's {@code *}: one entry in it). */
+    public static String probe(Grant g) {
+        return g.path().endsWith("/*") ? g.path().substring(0, g.path().length() - 1) + "keyward-check" : g.path();
+    }
+
+    /**
+     * Every capability of {@code grants} the token lacks, given what Vault said it may do on each
+     * grant's {@link #probe} path ("root" grants all; "deny", or a path Vault did not answer for, none).
+     */
+    public static List<Missing> missing(List<Grant> grants, Map<String, Set<String>> has) {
+        List<Missing> out = new ArrayList<>();
+        for (Grant g : grants) {
+            Set<String> caps = has.getOrDefault(probe(g), Set.of());
+            if (caps.contains("root")) continue;
+            for (String c : g.ordered()) {
+                if (!caps.contains(c)) out.add(new Missing(g, c));
+            }
+        }
+        return List.copyOf(out);
+    }
+
     private static final List<String> ORDER = List.of("create", "read", "update", "patch", "delete", "list", "sudo");
 
     private VaultAccess() {}
@@ -79,6 +112,7 @@ public final class VaultAccess {
         }
         add(caps, why, "auth/token/lookup-self", "its own token: time to live, renewable", "read");
         add(caps, why, "auth/token/renew-self", "its own token: renewed before it expires", "update");
+        add(caps, why, CAPABILITIES, "keyward check: which of these paths the token may use", "update");
         List<Grant> out = new ArrayList<>();
         caps.forEach((path, c) -> out.add(new Grant(path, c, List.copyOf(why.get(path)))));
         return List.copyOf(out);

@@ -27,6 +27,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Predicate;
@@ -319,6 +320,27 @@ public final class VaultClient implements SecretStore, AutoCloseable {
             return fresh;
         });
         return token();
+    }
+
+    /**
+     * What this token may do on each path ({@code sys/capabilities-self}): the capabilities Vault
+     * names per path ("root" for all of them, "deny" for none). Reads no secret.
+     */
+    public Map<String, Set<String>> capabilities(List<String> paths) throws StoreException {
+        String api = "sys/capabilities-self";
+        AuditEvent.Builder event = AuditEvent.of("vault.capabilities").path(api).attribute("paths", paths.size());
+        return audited(event, () -> {
+            Transport.Reply r = idempotent(v -> transport.post(v, "capabilities lookup", api, Map.of("paths", paths), List.of()));
+            requireOk("capabilities lookup", api, r);
+            JsonNode d = r.body().path("data").isObject() ? r.body().path("data") : r.body();
+            Map<String, Set<String>> out = new LinkedHashMap<>();
+            for (String p : paths) {
+                Set<String> caps = new java.util.TreeSet<>();
+                d.path(p).forEach(c -> caps.add(c.asString()));
+                out.put(p, Set.copyOf(caps));
+            }
+            return out;
+        });
     }
 
     /**

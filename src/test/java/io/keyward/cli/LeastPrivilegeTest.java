@@ -26,7 +26,8 @@ import tools.jackson.databind.json.JsonMapper;
  * keyward under exactly the Vault policy {@code keyward vault-policy} prints, against the real
  * OpenBao: an AppRole bound to that policy alone rotates, syncs, reports and serves a policy of
  * several secrets (random ones, a DocBits-issued one whose admin key is in Vault, a webhook target
- * with a signing key, notifications), and cannot read a secret the policy does not name.
+ * with a signing key, notifications), and cannot read a secret the policy does not name; with one
+ * capability taken away, {@code keyward check} names exactly that path and capability.
  */
 @ExtendWith(VaultExtension.class)
 final class LeastPrivilegeTest {
@@ -141,6 +142,19 @@ final class LeastPrivilegeTest {
                 assertThat(service.stop()).isZero();
                 assertThat(service.log()).doesNotContain("permission denied").doesNotContain(" 403");
             }
+
+            // One capability taken from the printed policy: keyward check names exactly that path and capability.
+            String metadata = "secret/metadata/" + run + "/apps/db";
+            String whole = "path \"" + metadata + "\" {\n  capabilities = [\"read\", \"update\"]\n}";
+            assertThat(printed.out()).contains(whole);
+            vault.admin("PUT", "sys/policies/acl/" + policyName, JSON.writeValueAsString(Map.of("policy",
+                    printed.out().replace(whole, "path \"" + metadata + "\" {\n  capabilities = [\"read\"]\n}"))));
+            CliTest.Run check = CliTest.run(env, "check", "-c", config.toString());
+            assertThat(check.code()).as(check.out()).isEqualTo(ExitCode.VAULT.code);
+            assertThat(check.err().lines()).containsExactly("keyward: the token may not 'update' on " + metadata
+                    + " (secret db: its versions and keyward's marks (custom_metadata) on secret/" + run + "/apps/db):"
+                    + " give it the policy keyward vault-policy prints");
+            assertThat(check.out()).contains("1 capability missing");
 
             // The same login cannot read what the policy does not name.
             String token = Leaks.track(vault.admin("POST", "auth/" + mount + "/login", JSON.writeValueAsString(

@@ -59,7 +59,8 @@ final class VaultAccessTest {
                 "sys/internal/ui/mounts/kv [read]",
                 "sys/internal/ui/mounts/secret [read]",
                 "auth/token/lookup-self [read]",
-                "auth/token/renew-self [update]");
+                "auth/token/renew-self [update]",
+                "sys/capabilities-self [update]");
         assertThat(grants.get(2).why()).as("one path, both reasons")
                 .containsExactly("webhook target hook of db: its signing key (field hmac_key)",
                         "notifications: the webhook's signing key (field hmac_key)");
@@ -70,5 +71,27 @@ final class VaultAccessTest {
                 + "path \"secret/data/config/hooks\" {\n  capabilities = [\"read\"]\n}\n");
         assertThat(VaultAccess.json(grants)).isEqualTo(Map.of("path", grants.stream().collect(
                 java.util.stream.Collectors.toMap(VaultAccess.Grant::path, g -> Map.of("capabilities", g.ordered())))));
+    }
+
+    /** What the token lacks: "root" lacks nothing, "deny" everything, a folder is asked about through one entry in it. */
+    @Test
+    void missing_namesEachCapabilityTheTokenLacks() {
+        VaultAccess.Grant data = new VaultAccess.Grant("secret/data/apps/db", java.util.Set.of("create", "read", "update"),
+                List.of("secret db"));
+        VaultAccess.Grant state = new VaultAccess.Grant("secret/metadata/keyward/*", java.util.Set.of("list", "delete"),
+                List.of("state"));
+        VaultAccess.Grant token = new VaultAccess.Grant("auth/token/renew-self", java.util.Set.of("update"), List.of("token"));
+        assertThat(VaultAccess.probe(state)).isEqualTo("secret/metadata/keyward/keyward-check");
+
+        List<VaultAccess.Missing> missing = VaultAccess.missing(List.of(data, state, token), Map.of(
+                "secret/data/apps/db", java.util.Set.of("read", "update"),
+                "secret/metadata/keyward/keyward-check", java.util.Set.of("deny"),
+                "auth/token/renew-self", java.util.Set.of("root")));
+
+        assertThat(missing).extracting(m -> m.capability() + " " + m.grant().path()).containsExactly(
+                "create secret/data/apps/db", "delete secret/metadata/keyward/*", "list secret/metadata/keyward/*");
+        assertThat(missing.get(0).describe()).isEqualTo("the token may not 'create' on secret/data/apps/db (secret db):"
+                + " give it the policy keyward vault-policy prints");
+        assertThat(VaultAccess.missing(List.of(data), Map.of())).hasSize(3);
     }
 }
