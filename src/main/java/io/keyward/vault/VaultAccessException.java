@@ -23,13 +23,28 @@ public final class VaultAccessException extends StoreException {
     VaultAccessException(String operation, String address, String path, int status, String detail,
                          boolean retryable, boolean neverSent, boolean answerLost, Throwable cause) {
         super("Vault " + operation + " of " + path + " at " + address + " failed: "
-                + (status > 0 ? "HTTP " + status + (detail.isEmpty() ? "" : ": " + detail) : detail), cause);
+                + (status > 0 ? "HTTP " + status + (detail.isEmpty() ? "" : ": " + detail) : detail)
+                + (status == 403 ? denied(operation, path) : ""), cause);
         this.operation = operation;
         this.path = path;
         this.status = status;
         this.retryable = retryable;
         this.neverSent = neverSent;
         this.answerLost = answerLost;
+    }
+
+    /** For a denied call: the capability it needed there, and where the whole policy comes from. */
+    private static String denied(String operation, String path) {
+        String needs = switch (operation) {
+            case "read", "metadata read", "mount lookup", "token lookup" -> "'read'";
+            case "write" -> "'create' and 'update'";
+            case "metadata write", "capabilities lookup", "token renewal" -> "'update'";
+            case "list" -> "'list'";
+            case "delete" -> "'delete'";
+            default -> "";
+        };
+        return needs.isEmpty() ? "" : " (the token needs " + needs + " on " + path
+                + "; keyward vault-policy prints the Vault policy keyward needs)";
     }
 
     /** True when the request may have reached Vault but no answer came (a timeout, a reset, a closed connection). */

@@ -155,6 +155,21 @@ final class LeastPrivilegeTest {
                     + " (secret db: its versions and keyward's marks (custom_metadata) on secret/" + run + "/apps/db):"
                     + " give it the policy keyward vault-policy prints");
             assertThat(check.out()).contains("1 capability missing");
+            // A rotation that meets the denied call names path and capability, and consumers keep what they have.
+            String before = Files.readString(work.resolve("db"));
+            CliTest.Run denied = CliTest.run(env, "rotate", "db", "--now", "-c", config.toString());
+            assertThat(denied.code()).as(denied.out()).isEqualTo(ExitCode.ROTATION_FAILED.code);
+            assertThat(denied.out() + denied.err()).contains("HTTP 403").contains("(the token needs 'update' on "
+                    + metadata + "; keyward vault-policy prints the Vault policy keyward needs)");
+            assertThat(Files.readString(work.resolve("db")).equals(before)).as("the file keeps its value").isTrue();
+            // With the capability back, the rotation that waited is finished: the file has the live value.
+            vault.admin("PUT", "sys/policies/acl/" + policyName, JSON.writeValueAsString(Map.of("policy", printed.out())));
+            CliTest.Run resumed = CliTest.run(env, "resume", "-c", config.toString());
+            assertThat(resumed.code()).as(resumed.out() + resumed.err()).isZero();
+            JsonNode live = vault.admin("GET", "secret/data/" + run + "/apps/db", null).path("data");
+            assertThat(live.path("metadata").path("version").asInt()).isEqualTo(3);
+            assertThat(Files.readString(work.resolve("db")).equals(live.path("data").path("value").asString()))
+                    .as("the file has the live value").isTrue();
 
             // The same login cannot read what the policy does not name.
             String token = Leaks.track(vault.admin("POST", "auth/" + mount + "/login", JSON.writeValueAsString(
