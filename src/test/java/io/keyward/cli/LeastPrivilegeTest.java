@@ -26,7 +26,7 @@ import tools.jackson.databind.json.JsonMapper;
  * keyward under exactly the Vault policy {@code keyward vault-policy} prints, against the real
  * OpenBao: an AppRole bound to that policy alone rotates, syncs, reports and serves a policy of
  * several secrets (random ones, a DocBits-issued one whose admin key is in Vault, a webhook target
- * with a signing key, notifications), and cannot read a secret the policy does not name; with one
+ * with a signing key, notifications, the fleet's audit fingerprint key in Vault), and cannot read a secret the policy does not name; with one
  * capability taken away, {@code keyward check} names exactly that path and capability.
  */
 @ExtendWith(VaultExtension.class)
@@ -91,7 +91,8 @@ final class LeastPrivilegeTest {
                             + secretId + " }",
                     "state: { mount: secret, path: " + run + "/state, dir: " + work.resolve("state") + " }",
                     "metrics: { listen: 127.0.0.1:" + TestPorts.free() + " }",
-                    "audit: { file: " + logs.resolve("audit.jsonl") + ", hmac_key_file: " + work.resolve("hmac.key") + " }",
+                    "audit: { file: " + logs.resolve("audit.jsonl") + ", hmac_key_file: " + work.resolve("hmac.key")
+                            + ", hmac_key: { path: " + run + "/config/audit-key } }",
                     "policy: " + policy,
                     ""));
             CliTest.Run printed = CliTest.run(Map.of("VAULT_TOKEN", "unused"), "vault-policy", "-c", config.toString());
@@ -127,6 +128,8 @@ final class LeastPrivilegeTest {
                 CliTest.Run r = CliTest.run(env, args);
                 assertThat(r.code()).as(String.join(" ", command) + ": " + r.err() + r.out()).isZero();
             }
+            assertThat(vault.admin("GET", "secret/data/" + run + "/config/audit-key", null).path("data").path("data")
+                    .path("key").asString()).as("the shared fingerprint key, created under the policy").isNotEmpty();
             JsonNode status = JSON.readTree(CliTest.run(env, "status", "--output", "json", "-c", config.toString()).out());
             assertThat(status).hasSize(3);
 
