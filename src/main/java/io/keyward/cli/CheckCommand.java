@@ -4,12 +4,18 @@ import io.keyward.audit.AuditKey;
 import io.keyward.audit.JsonAuditLog;
 import io.keyward.daemon.AgentConfig;
 import io.keyward.daemon.VaultAccess;
+import io.keyward.policy.Policy;
 import io.keyward.rotation.Fingerprinter;
+import io.keyward.rotation.StoreException;
 import io.keyward.vault.VaultClient;
 import java.net.InetAddress;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Clock;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -41,11 +47,11 @@ final class CheckCommand implements Callable<Integer> {
         context.out().printf("config  %s: ok (agent %s)%n", file, agent.agentId());
         Path policyFile = policy != null ? policy : agent.policy();
         // Before the policy is written (the login comes first when installing), only the login is checked.
-        io.keyward.policy.Policy rules = null;
-        if (policy == null && !java.nio.file.Files.exists(policyFile)) {
+        Policy rules = null;
+        if (policy == null && !Files.exists(policyFile)) {
             context.out().printf("policy  %s: not written yet; the token's access to its paths is not checked%n", policyFile);
         } else {
-            rules = io.keyward.policy.Policy.load(policyFile);
+            rules = Policy.load(policyFile);
             context.out().printf("policy  %s: ok, %d secret%s%n", policyFile, rules.secrets().size(),
                     rules.secrets().size() == 1 ? "" : "s");
         }
@@ -74,16 +80,16 @@ final class CheckCommand implements Callable<Integer> {
     }
 
     /** Asks Vault what the token may do on every path the policy needs; says each capability it lacks. */
-    private boolean permitted(VaultClient vault, java.util.List<VaultAccess.Grant> grants) {
-        java.util.Map<String, java.util.Set<String>> has;
+    private boolean permitted(VaultClient vault, List<VaultAccess.Grant> grants) {
+        Map<String, Set<String>> has;
         try {
             has = vault.capabilities(grants.stream().map(VaultAccess::probe).distinct().toList());
-        } catch (io.keyward.rotation.StoreException e) {
+        } catch (StoreException e) {
             context.err().println("keyward: could not ask Vault what the token may do (" + e.getMessage() + "); "
                     + "the policy keyward vault-policy prints allows it (" + VaultAccess.CAPABILITIES + ")");
             return false;
         }
-        java.util.List<VaultAccess.Missing> missing = VaultAccess.missing(grants, has);
+        List<VaultAccess.Missing> missing = VaultAccess.missing(grants, has);
         for (VaultAccess.Missing m : missing) context.err().println("keyward: " + m.describe());
         context.out().printf("access  %d path%s: %s%n", grants.size(), grants.size() == 1 ? "" : "s",
                 missing.isEmpty() ? "the token may do all the policy needs"

@@ -40,7 +40,7 @@ public final class VaultAccessException extends StoreException {
             case "write" -> "'create' and 'update'";
             case "metadata write", "capabilities lookup", "token renewal" -> "'update'";
             case "list" -> "'list'";
-            case "delete" -> "'delete'";
+            case "delete" -> path.contains("/delete/") ? "'update'" : "'delete'"; // deleting versions is an update of delete/
             default -> "";
         };
         return needs.isEmpty() ? "" : " (the token needs " + needs + " on " + path
