@@ -47,6 +47,14 @@ final class BenchSecrets {
     }
 
     /** KEYWARD_JAVA_OPTS from systemd/keyward.service (the flags keyward runs with), unless BENCH_JVM says otherwise. */
+    /** Deletes a folder and everything in it; nothing if it is not there. */
+    static void deleteTree(Path dir) throws java.io.IOException {
+        if (!java.nio.file.Files.exists(dir)) return;
+        try (java.util.stream.Stream<Path> s = java.nio.file.Files.walk(dir)) {
+            for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) java.nio.file.Files.delete(p);
+        }
+    }
+
     static List<String> unitJvmFlags() throws java.io.IOException {
         String override = System.getProperty("bench.jvm");
         if (override != null && !override.isBlank()) return java.util.Arrays.asList(override.trim().split("\\s+"));

@@ -52,7 +52,7 @@ public final class DaemonBench {
                         ""));
                 int window = n == 10 ? Math.min(observe, 20) : observe;
                 Path archive = dir.resolve("cds-" + n);
-                deleteTree(archive);
+                BenchSecrets.deleteTree(archive);
                 run(flags, archive, config, dir.resolve("keyward-" + n + ".log"), n, window, "first start, no target written yet");
                 run(flags, null, config, dir.resolve("keyward-" + n + "-plain.log"), n, window,
                         "started again, every target current, no class archive");
@@ -136,13 +136,6 @@ public final class DaemonBench {
         System.out.printf("%6d secrets, Vault requests in the %d s after READY (nothing new in Vault): %s%n", secrets, window, kinds);
         System.out.printf("%6d secrets: %.2f reads of the live version per secret (one per look: the first look and each watch),"
                 + " %d other requests%n", secrets, reads / (double) secrets, other);
-    }
-
-    private static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) return;
-        try (java.util.stream.Stream<Path> s = Files.walk(dir)) {
-            for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) Files.delete(p);
-        }
     }
 
     private static long status(long pid, String field) throws IOException {

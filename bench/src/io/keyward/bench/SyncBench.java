@@ -13,7 +13,6 @@ import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.stream.Stream;
 
 /**
  * Syncs N secrets from OpenBao to files twice: with {@code keyward sync} (a fresh JVM, as an
@@ -30,7 +29,7 @@ public final class SyncBench {
         int secrets = args.length > 0 ? Integer.parseInt(args[0]) : 10_000;
         int threads = args.length > 1 ? Integer.parseInt(args[1]) : 16;
         Path dir = (args.length > 2 ? Path.of(args[2]) : Path.of("target/bench/sync")).toAbsolutePath();
-        deleteTree(dir);
+        BenchSecrets.deleteTree(dir);
         Files.createDirectories(dir);
         try (VaultExtension.Holder holder = VaultExtension.open()) {
             TestVault vault = holder.vault();
@@ -184,12 +183,5 @@ public final class SyncBench {
             if (Files.exists(x) && Files.exists(y) && Files.readString(x).equals(Files.readString(y))) same++;
         }
         return same;
-    }
-
-    private static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) return;
-        try (Stream<Path> s = Files.walk(dir)) {
-            for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) Files.delete(p);
-        }
     }
 }
