@@ -18,7 +18,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
+import picocli.CommandLine.Mixin;
 
 @Command(name = "check",
         description = "Check the agent configuration and Vault access: load the configuration and policy, log in, "
@@ -28,13 +28,8 @@ final class CheckCommand implements Callable<Integer> {
 
     private final Cli.Context context;
 
-    @Option(names = {"-c", "--config"}, paramLabel = "FILE",
-            description = "Agent configuration (default: $KEYWARD_CONFIG, else /etc/keyward/keyward.yaml).")
-    Path config;
-
-    @Option(names = "--policy", paramLabel = "FILE",
-            description = "Rotation policy (default: the configuration's 'policy', else policy.yaml beside it).")
-    Path policy;
+    @Mixin
+    Setup setup;
 
     CheckCommand(Cli.Context context) {
         this.context = context;
@@ -42,13 +37,13 @@ final class CheckCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Path file = Configs.resolve(config, context.env());
+        Path file = Configs.resolve(setup.config, context.env());
         AgentConfig agent = AgentConfig.load(file, context.env(), Configs.hostName(context.env()));
         context.out().printf("config  %s: ok (agent %s)%n", file, agent.agentId());
-        Path policyFile = policy != null ? policy : agent.policy();
+        Path policyFile = setup.policyFile(agent);
         // Before the policy is written (the login comes first when installing), only the login is checked.
         Policy rules = null;
-        if (policy == null && !Files.exists(policyFile)) {
+        if (setup.policy == null && !Files.exists(policyFile)) {
             context.out().printf("policy  %s: not written yet; the token's access to its paths is not checked%n", policyFile);
         } else {
             rules = Policy.load(policyFile);
