@@ -116,9 +116,19 @@ public final class Agent implements AutoCloseable {
         return start(config, policy, clock, hooks, env, ledger(config));
     }
 
-    /** The ledger in this agent's state folder. */
+    /**
+     * The ledger in this agent's own folder of the state folder ({@code ledger/<agent id>}): two
+     * agents that share a state folder (two configurations on one host) never read each other's.
+     */
     static Ledger ledger(AgentConfig config) {
-        return FileLedger.open(config.stateDir().resolve("ledger"));
+        return FileLedger.open(ledgerFolder(config));
+    }
+
+    /** {@code <state.dir>/ledger/<agent id>}, the agent id with any character but letters, digits, '.', '_' and '-' as '_'. */
+    public static java.nio.file.Path ledgerFolder(AgentConfig config) {
+        String name = config.agentId().replaceAll("[^A-Za-z0-9._-]", "_");
+        if (name.startsWith(".")) name = "_" + name;
+        return config.stateDir().resolve("ledger").resolve(name);
     }
 
     /** As above, with the ledger the caller already opened (the service reads it before Vault answers). */

@@ -167,7 +167,7 @@ public final class Daemon implements AutoCloseable {
             daemon.recover(agent.bindings());
             Map<String, SecretBinding> bindings = agent.bindings();
             Optional<String> early = wait.readySent() ? Optional.empty()
-                    : inPlace(before, clock.instant(), config.memberTimeout(), VaultWait.missing(policy, agent.ledger()));
+                    : inPlace(before, clock.instant(), config.memberTimeout(), missing(policy, agent));
             if (early.isPresent()) {
                 // The targets hold keys no agent can have retired: READY now, the first look at Vault right after.
                 LOG.info("{}: READY before the first look at Vault", early.get());
@@ -213,6 +213,15 @@ public final class Daemon implements AutoCloseable {
         return Optional.of("every target holds what was last delivered, and this agent was away "
                 + Duration.between(before.get().heartbeat(), now).toSeconds() + " s (less than fleet.member_timeout "
                 + memberTimeout.toMinutes() + "m)");
+    }
+
+    /** What the ledger does not show in place for this Vault (see {@link VaultWait#missing}). */
+    private static Optional<String> missing(Policy policy, Agent agent) {
+        try {
+            return VaultWait.missing(policy, agent.ledger(), agent.rotator().installation());
+        } catch (io.keyward.rotation.StoreException e) {
+            return Optional.of("this Vault's installation id cannot be read (" + e.getMessage() + ")");
+        }
     }
 
     /**

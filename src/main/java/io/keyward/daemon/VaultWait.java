@@ -101,7 +101,7 @@ final class VaultWait {
             systemd.send(SystemdNotify.status(inPlace));
             return;
         }
-        Optional<String> missing = missing(policy, ledger);
+        Optional<String> missing = missing(policy, ledger, null);
         if (missing.isEmpty()) {
             readySent = true;
             LOG.info("every target holds what was last delivered: READY while waiting for Vault");
@@ -139,10 +139,13 @@ final class VaultWait {
     }
 
     /**
-     * What the ledger does not show in place: a target never delivered, or a file target whose
-     * file is gone or empty. Empty when everything is in place.
+     * What the ledger does not show in place: a target never delivered, an entry written against
+     * another Vault than {@code vault} (its installation id; null while Vault cannot be asked: then
+     * every entry must name one and the same Vault), or a file target whose file is gone or empty.
+     * Empty when everything is in place.
      */
-    static Optional<String> missing(Policy policy, Ledger ledger) {
+    static Optional<String> missing(Policy policy, Ledger ledger, String vault) {
+        String expected = vault;
         for (Policy.SecretPolicy s : policy.secrets()) {
             if (s.targets().isEmpty()) continue;
             Ledger.Entry entry;
@@ -158,6 +161,11 @@ final class VaultWait {
                 if (t instanceof Policy.TargetSpec.File f && !nonEmpty(f)) {
                     return Optional.of("file " + f.path() + " (target " + t.id() + " of " + s.id() + ") is missing or empty");
                 }
+            }
+            if (expected == null) expected = entry.vault();
+            if (expected == null || !expected.equals(entry.vault())) {
+                return Optional.of("the local ledger of " + s.id() + " was not written against " + (vault == null
+                        ? "the Vault the other entries name" : "this Vault"));
             }
         }
         return Optional.empty();

@@ -103,6 +103,11 @@ public final class DocBits {
             }
 
             @Override
+            public String address() {
+                return "docbits " + spec.baseUrl() + spec.endpoint().path() + " org " + spec.org();
+            }
+
+            @Override
             public String toString() {
                 return "DocBitsTarget[" + spec.id() + " " + spec.baseUrl() + spec.endpoint().path() + "]";
             }

@@ -1,31 +1,36 @@
 package io.keyward.fleet;
 
 import io.keyward.rotation.Ledger;
+import java.io.Closeable;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
-import java.util.stream.Stream;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantLock;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * The ledger as one append-only file in the agent's state folder
- * ({@code <state.dir>/ledger/deliveries.jsonl}): a JSON line per change of a secret's entry
- * (versions and fingerprints, never a value), the last line of a secret winning. Entries are held
+ * The ledger as one append-only file in the agent's own folder of the state folder
+ * ({@code <state.dir>/ledger/<agent id>/deliveries.jsonl}): a JSON line per change of a secret's
+ * entry (the Vault's installation id, versions, fingerprints and target addresses, never a
+ * value), the last line of a secret winning. Entries are held
  * in memory; every read first looks at the file (one stat) and applies the lines another process
  * appended meanwhile (a command run beside the service), so each process sees the file's order.
  * A line goes in with one append, so a reader sees a whole entry or none; a torn last line (a
@@ -35,14 +40,18 @@ import tools.jackson.databind.json.JsonMapper;
  * <p>Losing an entry (a new host, a rebuilt folder, a line lost) only makes the agent deliver
  * again, never less: the ledger says what was delivered, and every target write is durable before
  * it is recorded. That is also why the ledger itself is not fsynced: a change lost to a power cut
- * means one delivery more.
+ * means one delivery more. An entry is never the proof that a target holds a version (see
+ * {@code rotation.Evidence}).
  */
 public final class FileLedger implements Ledger {
 
     static final String FILE = "deliveries.jsonl";
+    static final String LOCK = "deliveries.lock";
     private static final JsonMapper JSON = JsonMapper.builder().build();
     /** Lines beyond the live entries after which the file is rewritten: at least this many, or twice the entries. */
     private static final int COMPACT_AFTER = 10_000;
+    private static final Map<String, ReentrantLock> LOCKS = new ConcurrentHashMap<>();
+    private static final Map<Path, FileChannel> CHANNELS = new HashMap<>();
 
     private final Path folder;
     private final Path file;
@@ -53,8 +62,6 @@ public final class FileLedger implements Ledger {
     private long lines;
     private FileOutputStream out;
     private Object outKey;
-    /** Whether a ledger of one file per secret was looked for (once per instance). */
-    private boolean importChecked;
 
     private FileLedger(Path folder) {
         this.folder = folder;
@@ -73,6 +80,47 @@ public final class FileLedger implements Ledger {
     /** The file that holds the entries. */
     public Path file() {
         return file;
+    }
+
+    /**
+     * The secret's lock: a lock of this JVM, then a POSIX record lock of one byte of
+     * {@code deliveries.lock} at an offset of the secret's hash (two secrets of one hash share a
+     * lock), which another process of this agent takes too. The lock file is opened once per JVM and
+     * kept open: closing any descriptor of it would drop every record lock the process holds on it.
+     */
+    @Override
+    public Closeable lock(String secretId) throws IOException {
+        FileChannel channel = lockFile();
+        int slot = secretId.hashCode() & 0x7fffffff;
+        // one lock per folder and slot in this JVM, whichever instance asks: a JVM may hold a region once
+        ReentrantLock mine = LOCKS.computeIfAbsent(folder + "#" + slot, k -> new ReentrantLock());
+        mine.lock();
+        try {
+            FileLock held = channel.lock(slot, 1, false);
+            return () -> {
+                try {
+                    held.release();
+                } finally {
+                    mine.unlock();
+                }
+            };
+        } catch (IOException | RuntimeException e) {
+            mine.unlock();
+            throw e;
+        }
+    }
+
+    /** The lock file's one channel in this JVM (several instances on one folder share it; it is never closed). */
+    private FileChannel lockFile() throws IOException {
+        synchronized (CHANNELS) {
+            FileChannel ch = CHANNELS.get(folder);
+            if (ch == null || !ch.isOpen()) {
+                Files.createDirectories(folder);
+                ch = FileChannel.open(folder.resolve(LOCK), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+                CHANNELS.put(folder, ch);
+            }
+            return ch;
+        }
     }
 
     @Override
@@ -102,10 +150,6 @@ public final class FileLedger implements Ledger {
         try {
             at = Files.readAttributes(file, BasicFileAttributes.class);
         } catch (NoSuchFileException missing) {
-            if (!importChecked) {
-                importChecked = true;
-                importOldFiles();
-            }
             return;
         }
         Object key = at.fileKey();
@@ -190,29 +234,6 @@ public final class FileLedger implements Ledger {
         lines = entries.size();
     }
 
-    /**
-     * A ledger kept as one file per secret ({@code <id>.json}, as keyward 0.x wrote it) is taken
-     * over once: its entries go into the log, and the old files are removed.
-     */
-    private void importOldFiles() throws IOException {
-        if (!Files.isDirectory(folder)) return;
-        List<Path> old;
-        try (Stream<Path> s = Files.list(folder)) {
-            old = s.filter(p -> p.getFileName().toString().endsWith(".json")).toList();
-        }
-        if (old.isEmpty()) return;
-        for (Path p : old) {
-            String name = p.getFileName().toString();
-            try {
-                entries.put(name.substring(0, name.length() - ".json".length()), decode(JSON.readTree(Files.readString(p))));
-            } catch (JacksonException | IllegalArgumentException | NullPointerException | IOException unreadable) {
-                // delivered again
-            }
-        }
-        compact();
-        for (Path p : old) Files.deleteIfExists(p);
-    }
-
     private void closeAppender() {
         if (out == null) return;
         try {
@@ -226,9 +247,16 @@ public final class FileLedger implements Ledger {
 
     private static String encode(String secretId, Entry entry) {
         Map<String, Object> targets = new TreeMap<>();
-        entry.targets().forEach((id, d) -> targets.put(id, Map.of("version", d.version(), "fingerprint", d.fingerprint())));
+        entry.targets().forEach((id, d) -> {
+            Map<String, Object> t = new LinkedHashMap<>();
+            t.put("version", d.version());
+            t.put("fingerprint", d.fingerprint());
+            if (d.address() != null) t.put("address", d.address());
+            targets.put(id, t);
+        });
         Map<String, Object> doc = new LinkedHashMap<>();
         doc.put("secret", secretId);
+        if (entry.vault() != null) doc.put("vault", entry.vault());
         doc.put("targets", targets);
         if (entry.settled() != null) doc.put("settled", entry.settled());
         return JSON.writeValueAsString(doc);
@@ -238,9 +266,9 @@ public final class FileLedger implements Ledger {
         Map<String, Delivery> targets = new TreeMap<>();
         for (Map.Entry<String, JsonNode> t : doc.path("targets").properties()) {
             targets.put(t.getKey(), new Delivery(t.getValue().path("version").asInt(0),
-                    t.getValue().path("fingerprint").asString("")));
+                    t.getValue().path("fingerprint").asString(""), t.getValue().path("address").asString(null)));
         }
-        return new Entry(targets, doc.path("settled").asString(null));
+        return new Entry(targets, doc.path("settled").asString(null), doc.path("vault").asString(null));
     }
 
     private static void move(Path from, Path to) throws IOException {

@@ -262,6 +262,16 @@ public final class Metrics {
             public boolean reloads() {
                 return inner.reloads();
             }
+
+            @Override
+            public String address() {
+                return inner.address();
+            }
+
+            @Override
+            public boolean readBackSuffices() {
+                return inner.readBackSuffices();
+            }
         };
     }
 

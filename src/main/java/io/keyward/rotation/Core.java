@@ -10,7 +10,8 @@ import java.util.function.DoubleSupplier;
 record Core(SecretStore store, Journal journal, LiveMarks marks, AuditLog audit, Fingerprinter fingerprints, Clock clock,
             Sleeper sleeper, DoubleSupplier random, Rotator.Settings settings, Plugins.PhaseListener listener,
             Plugins.Notifier notifier, Fleet fleet, Ledger ledger, BooleanSupplier stopping,
-            java.util.concurrent.ConcurrentMap<String, String> said, java.util.function.Supplier<String> ids) {
+            java.util.concurrent.ConcurrentMap<String, String> said, java.util.function.Supplier<String> ids,
+            Installation installation) {
 
     String self() {
         return settings.agentId();

@@ -10,12 +10,11 @@ import java.util.Optional;
 
 /**
  * Delivers a promoted version to this agent's own targets and journals each acknowledgement as
- * (this agent, target) as soon as it is made. A target the local ledger shows holding the version
- * already is acknowledged without being written again. A failing target keeps the old value valid;
- * one whose health check fails may get the previous value back.
+ * (this agent, target) as soon as it is made. A target that holds the version already, by the
+ * evidence {@link Handover} asks for, is acknowledged without being written again. A failing
+ * target keeps the old value valid; one whose health check fails may get the previous value back.
  */
 final class Delivery extends RunPart {
-
 
     Delivery(Run run) {
         super(run);
@@ -28,14 +27,16 @@ final class Delivery extends RunPart {
         List<String> failures = new ArrayList<>();
         for (Plugins.Target t : b.targets()) {
             if (!targetIds.contains(t.id())) continue;
-            Optional<String> failure = deliverOne(t, version, value.data());
-            if (failure.isPresent()) {
-                failures.add(t.id() + ": " + failure.get());
+            Handover.Held held;
+            try {
+                held = deliverOne(t, version, value.data());
+            } catch (Failed failed) {
+                failures.add(t.id() + ": " + failed.getMessage());
                 continue;
             }
-            int has = Math.max(version, ledger().version(t.id()));
-            run.save(run.e().acked(core.self(), Map.of(t.id(), new JournalEntry.Ack(has, run.now())), run.now()));
-            core.record(run.e(), "rotation.target", AuditEvent.Outcome.OK, "target " + t.id());
+            run.save(run.e().acked(core.self(), Map.of(t.id(), new JournalEntry.Ack(held.version(), run.now())), run.now()));
+            core.record(run.e(), "rotation.target", AuditEvent.Outcome.OK, "target " + t.id()
+                    + (held.written() ? "" : " (holds v" + held.version() + " already)"));
         }
         if (failures.isEmpty()) return Optional.empty();
         Instant retry = run.now().plus(b.policy().retry().max());
@@ -73,19 +74,24 @@ final class Delivery extends RunPart {
                 + " is gone from Vault and no newer version is readable");
     }
 
-    /** Writes the version to one target unless the ledger shows it (or a newer one) there; empty on success, else why not. */
-    private Optional<String> deliverOne(Plugins.Target t, int version, SecretData value) throws StoreException {
-        Ledger.Entry ledger = ledger();
-        if (ledger.version(t.id()) >= version) return Optional.empty();
+    /** A target that could not be given the version: why. */
+    private static final class Failed extends Exception {
+        Failed(String why) {
+            super(why, null, false, false);
+        }
+    }
+
+    /** Puts the version on one target (see {@link Handover}); a failure says why, after rolling an unhealthy target back. */
+    private Handover.Held deliverOne(Plugins.Target t, int version, SecretData value) throws StoreException, Failed {
+        // StoreException: rolling back may need the old value from Vault
         try {
-            run.retrier.run(() -> t.deliver(b.id(), version, value), Core::retryable);
+            return new Handover(core).put(b, t, version, value, run.retrier, false);
         } catch (IOException failure) {
             String why = failure.getMessage();
             core.record(run.e(), "rotation.target", AuditEvent.Outcome.FAILED, "target " + t.id() + ": " + why);
             if (failure instanceof Plugins.Unhealthy && t.rollsBack()) why += "; " + restore(t);
-            return Optional.of(why);
+            throw new Failed(why);
         }
-        return record(t.id(), version, value);
     }
 
     /** Gives a target whose health check failed its previous value back; says what happened. */
@@ -102,24 +108,12 @@ final class Delivery extends RunPart {
             return "rolling back to v" + old + " failed too: " + failure.getMessage();
         }
         core.record(run.e(), "rotation.target_rolled_back", AuditEvent.Outcome.OK, "target " + t.id() + " back on v" + old);
-        record(t.id(), old, previous.get());
+        try {
+            new Handover(core).restored(b, t, old, previous.get());
+        } catch (IOException failure) {
+            return "rolled back to v" + old + ", but the local ledger could not be written: " + failure.getMessage();
+        }
         return "rolled back to v" + old;
     }
 
-    private Optional<String> record(String target, int version, SecretData value) {
-        try {
-            core.ledger().put(b.id(), ledger().with(target, new Ledger.Delivery(version, core.fingerprints().of(value))));
-            return Optional.empty();
-        } catch (IOException failure) {
-            return Optional.of("delivered, but the local ledger could not be written: " + failure.getMessage());
-        }
-    }
-
-    private Ledger.Entry ledger() throws StoreException {
-        try {
-            return core.ledger().get(b.id());
-        } catch (IOException failure) {
-            throw new StoreException("cannot read the local ledger of " + b.id() + ": " + failure.getMessage(), failure);
-        }
-    }
 }

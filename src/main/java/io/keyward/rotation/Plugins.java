@@ -104,6 +104,24 @@ public final class Plugins {
         default boolean reloads() {
             return false;
         }
+
+        /**
+         * Where the target delivers (a file's path, a webhook's URL, a command line), never a value:
+         * a delivery the ledger recorded for another address is no evidence for this one.
+         */
+        default String address() {
+            return id();
+        }
+
+        /**
+         * True when holding the value is all its consumer needs (a plain file, read as it is), so
+         * that reading it back ({@link #holds}) proves a delivery whoever wrote it. False where more
+         * must have happened (a reload, a health check that passed): then this agent's own record of
+         * the delivery is needed as well.
+         */
+        default boolean readBackSuffices() {
+            return false;
+        }
     }
 
     /** What keyward announces to people: due keys, failures, revocable keys, emergencies. */

@@ -17,37 +17,34 @@ final class Repair {
     }
 
     /**
-     * Drift: a target that can be read back (a file) and no longer holds what the ledger says was
-     * delivered (deleted, emptied, edited by hand) is written again, with a {@code target.drift}
-     * audit line; the reload targets of the secret then run.
+     * Drift: a target that no longer holds what the ledger says was delivered (a file deleted,
+     * emptied or edited by hand; a delivery recorded for another address or value) is written
+     * again ({@link Handover}), with a {@code target.drift} audit line; the reload targets of the
+     * secret then run.
      */
     Optional<Outcome> repair(SecretBinding b, VersionedSecret live) throws StoreException {
         int version = live.version();
-        List<Plugins.Target> drifted = new ArrayList<>();
-        for (Plugins.Target t : b.targets()) {
-            boolean holds;
-            try {
-                holds = t.holds(b.id(), version, live.data()).orElse(true);
-            } catch (IOException unreadable) {
-                holds = false;
-            }
-            if (!holds) drifted.add(t);
-        }
-        if (drifted.isEmpty()) return Optional.empty();
         Retrier retrier = core.retrier(b);
+        List<Plugins.Target> drifted = new ArrayList<>();
         List<String> failures = new ArrayList<>();
         List<String> repaired = new ArrayList<>();
-        for (Plugins.Target t : drifted) {
+        for (Plugins.Target t : b.targets()) {
+            Handover.Held held;
             try {
-                retrier.run(() -> t.deliver(b.id(), version, live.data()), Core::retryable);
-                repaired.add(t.id());
-                core.audit().record(AuditEvent.of("target.drift").path(b.id()).version(version)
-                        .fingerprint(core.fingerprints().of(live.data())).attribute("target", t.id())
-                        .attribute("detail", "target " + t.id() + " no longer held v" + version + ": written again").build());
+                held = new Handover(core).put(b, t, version, live.data(), retrier, false);
             } catch (IOException failure) {
+                drifted.add(t);
                 failures.add(t.id() + ": " + failure.getMessage());
+                continue;
             }
+            if (!held.written()) continue;
+            drifted.add(t);
+            repaired.add(t.id());
+            core.audit().record(AuditEvent.of("target.drift").path(b.id()).version(held.version())
+                    .fingerprint(core.fingerprints().of(live.data())).attribute("target", t.id())
+                    .attribute("detail", "target " + t.id() + " no longer held v" + held.version() + ": written again").build());
         }
+        if (drifted.isEmpty()) return Optional.empty();
         if (!repaired.isEmpty()) {
             for (Plugins.Target t : b.targets()) {
                 if (!t.reloads() || drifted.contains(t)) continue;

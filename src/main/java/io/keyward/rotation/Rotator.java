@@ -48,7 +48,8 @@ public final class Rotator {
         Journal journal = new Journal(b.store, b.settings.state(), b.audit);
         this.core = new Core(b.store, journal, new LiveMarks(b.store), b.audit, b.fingerprints, b.clock, b.sleeper,
                 b.random, b.settings, Guarded.listener(b.listener), Guarded.notifier(b.notifier, b.notices), b.fleet,
-                b.ledger, () -> stopping, new ConcurrentHashMap<>(), b.ids);
+                b.ledger, () -> stopping, new ConcurrentHashMap<>(), b.ids,
+                new Installation(b.store, b.settings.state(), b.ids));
     }
 
     public static Builder builder(SecretStore store, Settings settings) {
@@ -206,6 +207,11 @@ public final class Rotator {
      */
     public Outcome confirmRevoked(SecretBinding b) {
         return new Announcements(core).confirmRevoked(b);
+    }
+
+    /** This Vault's installation id (written once by the first agent), which this agent's ledger entries name. */
+    public String installation() throws StoreException {
+        return core.installation().id();
     }
 
     /** The secret's journal, if it has one. */

@@ -11,8 +11,9 @@ import java.util.TreeMap;
 
 /**
  * Keeps this agent's targets on the live version, whoever wrote it. One read brings the value,
- * its version and the marks; the local ledger says whether this agent's targets have it, so a
- * watch with nothing new costs that one read. A version with nothing to verify (or promoted by a
+ * its version and the marks; the local ledger (once it is known to be this agent's record of this
+ * Vault) says whether this agent's targets should have it, and {@link Repair} checks that they do,
+ * so a watch with nothing new costs that one read. A version with nothing to verify (or promoted by a
  * keyward rotation) is delivered directly; one written by someone else that must be verified goes
  * through the journal. While a rotation of that version is in flight, this agent acknowledges its
  * targets in the journal for the rotation's owner to see.
@@ -47,9 +48,10 @@ final class Sync {
             return new Outcome.Refused(b.id(), version, "was refused earlier; consumers keep the version they have");
         }
         Optional<String> rotation = Optional.ofNullable(custom.get(LiveMarks.ROTATION));
-        if (!force && has(b, ledger(b), version)) {
+        Ledger.Entry ledger = own(b, live);
+        if (!force && has(b, ledger, version)) {
             // Once per rotation: if it is still in flight, it may wait for this agent's acknowledgement.
-            if (rotation.isPresent() && !rotation.get().equals(ledger(b).settled())) {
+            if (rotation.isPresent() && !rotation.get().equals(ledger.settled())) {
                 Optional<Outcome> failing = settle(b, rotation.get());
                 if (failing.isPresent()) return failing.get();
             }
@@ -69,7 +71,8 @@ final class Sync {
     private Outcome deliverLive(SecretBinding b, VersionedSecret live, Optional<String> rotation, boolean force)
             throws StoreException {
         int version = live.version();
-        List<String> failures = deliver(b, version, live.data(), null, force);
+        List<String> failures = new ArrayList<>();
+        deliver(b, version, live.data(), null, force, failures);
         // The journal is read only when the marks name a rotation this agent has not settled: with
         // nothing in flight one read of the live version is the whole sync. (A rotation promoted
         // a moment before its marks are written is acknowledged at the next watch.)
@@ -113,14 +116,12 @@ final class Sync {
             settled(b, e.rotationId());
             return elsewhere;
         }
-        Ledger.Entry ledger = ledger(b);
-        if (b.targets().stream().anyMatch(t -> ledger.version(t.id()) < version)) {
-            Optional<VersionedSecret> value = valueOf(b, e);
-            if (value.isEmpty()) return elsewhere; // the owner finds out why
-            List<String> failures = deliver(b, value.get().version(), value.get().data(), e, false);
-            if (!failures.isEmpty()) return undelivered(b, value.get().version(), failures, "the old value stays valid");
-        }
-        acknowledge(b, j);
+        Optional<VersionedSecret> value = valueOf(b, e);
+        if (value.isEmpty()) return elsewhere; // the owner finds out why
+        List<String> failures = new ArrayList<>();
+        Map<String, Integer> held = deliver(b, value.get().version(), value.get().data(), e, false, failures);
+        acknowledge(b, j, held);
+        if (!failures.isEmpty()) return undelivered(b, value.get().version(), failures, "the old value stays valid");
         settled(b, e.rotationId());
         return elsewhere;
     }
@@ -139,8 +140,11 @@ final class Sync {
         }
     }
 
-    /** Journals this agent's acknowledgements (each target's version from the ledger), reading again on a conflict. */
-    private void acknowledge(SecretBinding b, Journal.Journaled first) throws StoreException {
+    /**
+     * Journals this agent's acknowledgements of the targets that hold the rotation's version (or a
+     * newer one) by evidence ({@code held}: what each target holds), reading again on a conflict.
+     */
+    private void acknowledge(SecretBinding b, Journal.Journaled first, Map<String, Integer> held) throws StoreException {
         Journal.Journaled j = first;
         String rotationId = first.entry().rotationId();
         for (int attempt = 1; ; attempt++) {
@@ -148,7 +152,7 @@ final class Sync {
             Instant now = core.clock().instant();
             Map<String, JournalEntry.Ack> acks = new TreeMap<>();
             for (Plugins.Target t : b.targets()) {
-                int has = ledgerVersion(b, t);
+                int has = held.getOrDefault(t.id(), 0);
                 if (e.ack(core.self(), t.id()).isEmpty() && has >= e.newVersion()) acks.put(t.id(), new JournalEntry.Ack(has, now));
             }
             if (acks.isEmpty()) return;
@@ -168,23 +172,25 @@ final class Sync {
         }
     }
 
-    /** Writes the version to each target of this agent that the ledger does not show holding it (or a newer one). */
-    private List<String> deliver(SecretBinding b, int version, SecretData value, JournalEntry rotation, boolean force)
-            throws StoreException {
+    /**
+     * Puts the version on each target of this agent ({@link Handover}: those holding it already are
+     * left alone); returns what each target then holds, and adds a line per failure to {@code failures}.
+     */
+    private Map<String, Integer> deliver(SecretBinding b, int version, SecretData value, JournalEntry rotation, boolean force,
+                                         List<String> failures) {
         Retrier retrier = core.retrier(b);
-        List<String> failures = new ArrayList<>();
+        Map<String, Integer> held = new TreeMap<>();
         for (Plugins.Target t : b.targets()) {
-            if (!force && ledgerVersion(b, t) >= version) continue;
             try {
-                retrier.run(() -> t.deliver(b.id(), version, value), Core::retryable);
-                core.ledger().put(b.id(), ledger(b).with(t.id(), new Ledger.Delivery(version, core.fingerprints().of(value))));
-                audit(b, version, value, rotation, AuditEvent.Outcome.OK, "target " + t.id());
+                Handover.Held h = new Handover(core).put(b, t, version, value, retrier, force);
+                held.put(t.id(), h.version());
+                if (h.written()) audit(b, h.version(), value, rotation, AuditEvent.Outcome.OK, "target " + t.id());
             } catch (IOException failure) {
                 failures.add(t.id() + ": " + failure.getMessage());
                 audit(b, version, value, rotation, AuditEvent.Outcome.FAILED, "target " + t.id() + ": " + failure.getMessage());
             }
         }
-        return failures;
+        return held;
     }
 
     Outcome undelivered(SecretBinding b, int version, List<String> failures, String then) {
@@ -194,8 +200,9 @@ final class Sync {
     }
 
     private void settled(SecretBinding b, String rotationId) throws StoreException {
-        try {
-            Ledger.Entry now = ledger(b);
+        String vault = core.installation().id();
+        try (java.io.Closeable held = core.ledger().lock(b.id())) {
+            Ledger.Entry now = ledger(b).in(vault);
             if (!rotationId.equals(now.settled())) core.ledger().put(b.id(), now.settled(rotationId));
         } catch (IOException failure) {
             throw new StoreException("cannot write the local ledger of " + b.id() + ": " + failure.getMessage(), failure);
@@ -236,8 +243,39 @@ final class Sync {
         return b.targets().stream().allMatch(t -> ledger.version(t.id()) >= version);
     }
 
-    private int ledgerVersion(SecretBinding b, Plugins.Target t) throws StoreException {
-        return ledger(b).version(t.id());
+    /**
+     * This agent's ledger entry of the secret, if it is its record of the secret as Vault holds it
+     * now ({@link Evidence#foreign}); otherwise the entry is discarded, with a {@code degraded}
+     * notice (once per cause) and an audit line, and every target is checked and written again.
+     */
+    private Ledger.Entry own(SecretBinding b, VersionedSecret live) throws StoreException {
+        String vault = core.installation().id();
+        try (java.io.Closeable held = core.ledger().lock(b.id())) {
+            Ledger.Entry e = ledger(b);
+            java.util.Map<Integer, String> vaultHas = new java.util.HashMap<>();
+            vaultHas.put(live.version(), core.fingerprints().of(live.data()));
+            if (vault.equals(e.vault())) {
+                for (int v : Evidence.above(e, live.version())) {
+                    core.liveAt(b, v).ifPresent(d -> vaultHas.put(v, core.fingerprints().of(d)));
+                }
+            }
+            Optional<String> why = Evidence.foreign(e, vault, live.version(), vaultHas);
+            if (why.isEmpty()) return e;
+            Ledger.Entry fresh = Ledger.Entry.EMPTY.in(vault);
+            core.ledger().put(b.id(), fresh);
+            String detail = "the local ledger's entry of " + b.id() + " is not this agent's record of this Vault: " + why.get()
+                    + "; every target of " + b.id() + " is checked and written again";
+            core.audit().record(AuditEvent.of("ledger.discarded").path(b.id()).version(live.version())
+                    .outcome(AuditEvent.Outcome.FAILED).attribute("detail", detail).build());
+            if (!detail.equals(core.said().put("ledger " + b.id(), detail))) {
+                core.notice(Policy.NoticeKind.DEGRADED, b.id(), null, live.version(), detail);
+            }
+            return fresh;
+        } catch (StoreException failure) {
+            throw failure;
+        } catch (IOException failure) {
+            throw new StoreException("cannot write the local ledger of " + b.id() + ": " + failure.getMessage(), failure);
+        }
     }
 
     private void announceOnce(SecretBinding b, int version, String why) {

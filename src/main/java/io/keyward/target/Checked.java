@@ -80,6 +80,17 @@ final class Checked implements Plugins.Target {
     }
 
     @Override
+    public String address() {
+        return inner.address();
+    }
+
+    /** Only a health check that passed counts: holding the value is not enough. */
+    @Override
+    public boolean readBackSuffices() {
+        return false;
+    }
+
+    @Override
     public void restore(String secretId, int version, SecretData value) throws IOException {
         inner.deliver(secretId, version, value);
     }

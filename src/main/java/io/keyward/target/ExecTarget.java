@@ -64,6 +64,11 @@ final class ExecTarget implements Plugins.Target {
     }
 
     @Override
+    public String address() {
+        return "exec " + String.join(" ", spec.argv());
+    }
+
+    @Override
     public String toString() {
         return "ExecTarget[" + spec.id() + " " + spec.argv().get(0) + "]";
     }

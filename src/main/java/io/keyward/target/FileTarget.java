@@ -100,6 +100,17 @@ final class FileTarget implements Plugins.Target {
         }
     }
 
+    @Override
+    public String address() {
+        return "file " + spec.path().toAbsolutePath();
+    }
+
+    /** A consumer reads the file as it is: holding the text is the delivery. */
+    @Override
+    public boolean readBackSuffices() {
+        return true;
+    }
+
     /** The file holds what this value renders to (a missing or unreadable file does not). */
     @Override
     public java.util.Optional<Boolean> holds(String secretId, int version, SecretData value) throws IOException {

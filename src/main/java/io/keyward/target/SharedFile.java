@@ -75,6 +75,17 @@ final class SharedFile {
             }
 
             @Override
+            public String address() {
+                return "file " + spec.path().toAbsolutePath();
+            }
+
+            /** With a {@code then} command, the application must also have been told: the ledger's record is needed too. */
+            @Override
+            public boolean readBackSuffices() {
+                return spec.then().isEmpty();
+            }
+
+            @Override
             public String toString() {
                 return "SharedFile.Target[" + spec.id() + " <- " + secretId + " -> " + spec.path() + "]";
             }

@@ -104,6 +104,11 @@ public final class Supervisor implements AutoCloseable {
             }
 
             @Override
+            public String address() {
+                return "supervised " + String.join(" ", settings.argv());
+            }
+
+            @Override
             public String toString() {
                 return "Supervisor.Target[" + secretId + " -> " + settings.argv().get(0) + "]";
             }

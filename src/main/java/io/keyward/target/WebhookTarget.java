@@ -46,6 +46,11 @@ final class WebhookTarget implements Plugins.Target {
     }
 
     @Override
+    public String address() {
+        return "webhook " + spec.url();
+    }
+
+    @Override
     public String toString() {
         return "WebhookTarget[" + spec.id() + " -> " + spec.url() + "]";
     }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.keyward.cli.Cli;
 import io.keyward.testing.Leaks;
+import io.keyward.testing.OutsideConsumer;
 import io.keyward.testing.TestDirs;
 import io.keyward.testing.TestVault;
 import io.keyward.testing.VaultExtension;
@@ -29,14 +30,19 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import tools.jackson.databind.JsonNode;
 
 /**
- * Runs keyward as a separate JVM against the real OpenBao, with a file-backed issuer script and a
- * file target, kills it with SIGKILL at every phase boundary (three times each) and at random
- * moments, resumes, and checks the invariant after each: the journal finished or rolled back; the
- * live value, the issuer's only valid key and every target agree; nothing valid is missing from
- * Vault; no key was revoked while a target held it; no secret rotated twice. Some runs have a
- * second agent on another host (its own agent id, audit key, audit file, state folder and target)
- * take the killed agent's rotation over once its lease runs out, the killed agent then catching up
- * as a member. {@code -Dsoak.kills=500} sets the number of random kills (default 50).
+ * Runs keyward as a separate JVM against the real OpenBao, with a file-backed issuer script and
+ * file targets in every format, kills it with SIGKILL at every phase boundary (three times each)
+ * and at random moments, resumes, and checks the invariant after each: the journal finished or
+ * rolled back; the live value, the issuer's only valid key and every target agree; nothing valid
+ * is missing from Vault; no key was revoked while a target held it, and an application outside
+ * keyward (its own process, reading the files) never read a revoked key; no secret rotated twice.
+ * Some runs have a second agent on another host (its own agent id, audit key, audit file, state
+ * folder and targets) take the killed agent's rotation over once its lease runs out, the killed
+ * agent then catching up as a member. Each agent keeps one state folder and one set of files for
+ * the whole test while every run meets a fresh Vault (its own state path and secret path) and
+ * reuses one of three secret ids, as a host's default state folder outlives the Vaults it served;
+ * a watch ({@code sync}) runs between the steps. {@code -Dsoak.kills=500} sets the number of
+ * random kills (default 50).
  */
 @ExtendWith(VaultExtension.class)
 final class CrashTest {
@@ -47,18 +53,27 @@ final class CrashTest {
     private static final List<String> TAKEOVER_BOUNDARIES = BOUNDARIES.subList(0, 5);
     private static final java.time.Duration LEASE = java.time.Duration.ofSeconds(5);
 
+    /** The files of one agent's targets of a secret: every format, how the application reads each. */
+    private static final List<String> FORMATS = List.of("raw", "env", "json", "properties", "template");
+    private static final String TEMPLATE = "[client]\nkey = {{api_key}}\n";
+
     private TestVault vault;
     private Path work;
     private Path logs;
+    private Path targets;
     private final List<String> violations = new ArrayList<>();
     private int kills;
     private int takeovers;
+    private int runs;
+    private long reads;
+    private long revokedReads;
 
     @BeforeEach
     void setUp(TestVault vault) throws IOException {
         this.vault = vault;
         this.work = TestDirs.credentials("crash");
         this.logs = TestDirs.fresh("crash");
+        this.targets = Files.createDirectories(work.resolve("targets"));
     }
 
     @Test
@@ -74,7 +89,8 @@ final class CrashTest {
             runOnce(null, 150 + random.nextInt(1400), i % 10 == 9);
         }
         String summary = "crash test: " + kills + " kills (" + takeovers + " taken over by a second agent with another"
-                + " audit key), " + violations.size() + " violations";
+                + " audit key), the application read " + reads + " keys, " + revokedReads + " of them revoked; "
+                + violations.size() + " violations";
         System.out.println(summary);
         Files.writeString(logs.resolve("summary.txt"), summary + "\n" + String.join("\n", violations));
         assertThat(kills).isEqualTo(BOUNDARIES.size() * 3 + randomKills);
@@ -88,26 +104,41 @@ final class CrashTest {
      * the second agent finishes.
      */
     private void runOnce(String pauseAt, int killAfterMs, boolean takeover) throws Exception {
-        String id = "crash-" + UUID.randomUUID().toString().substring(0, 8);
-        Path dir = Files.createDirectories(work.resolve(id));
+        String id = "crash-" + (1 + runs++ % 3);
+        String life = UUID.randomUUID().toString().substring(0, 8);
+        Path dir = Files.createDirectories(work.resolve(id + "-" + life));
         Path state = Files.createDirectories(dir.resolve("issuer"));
-        Path targets = Files.createDirectories(dir.resolve("targets"));
-        Path a = writeConfig(dir, id, "a");
-        Path b = writeConfig(dir, id, "b");
+        Path a = writeConfig(dir, id, life, "a");
+        Path b = writeConfig(dir, id, life, "b");
         Map<String, String> env = new HashMap<>(Map.of("VAULT_TOKEN", vault.rootToken(),
                 "ISSUER_STATE", state.toString(), "ISSUER_TARGETS", targets.toString()));
+        List<OutsideConsumer.File> files = new ArrayList<>(files(id, "a"));
+        if (takeover) files.addAll(files(id, "b"));
+        try (OutsideConsumer app = OutsideConsumer.start(state, files, 5, logs.resolve(id + "-" + life))) {
+            runOnce(id, life, pauseAt, killAfterMs, takeover, a, b, env, state, files);
+            OutsideConsumer.Figures seen = app.stop();
+            reads += seen.reads();
+            revokedReads += seen.revokedReads();
+            if (seen.revokedReads() > 0) violations.add(id + " (" + life + "): the application read revoked keys: " + seen);
+        }
+        trackKeys(state);
+    }
+
+    private void runOnce(String id, String life, String pauseAt, int killAfterMs, boolean takeover, Path a, Path b,
+                         Map<String, String> env, Path state, List<OutsideConsumer.File> files) throws Exception {
 
         ByteArrayOutputStream firstOut = new ByteArrayOutputStream();
         int first = Cli.run(new String[] {"rotate", id, "--now", "-c", a.toString()},
                 new PrintStream(firstOut, true, StandardCharsets.UTF_8), new PrintStream(firstOut, true, StandardCharsets.UTF_8), env);
-        String label = id + (pauseAt != null ? " killed after " + pauseAt : " killed after " + killAfterMs + " ms")
-                + (takeover ? ", taken over by agent b" : "");
+        String label = id + " (" + life + ")" + (pauseAt != null ? " killed after " + pauseAt : " killed after " + killAfterMs
+                + " ms") + (takeover ? ", taken over by agent b" : "");
         if (first != 0) {
             violations.add(label + ": the first rotation failed (" + first + "): " + firstOut.toString(StandardCharsets.UTF_8).strip());
             return;
         }
+        cli(label, env, "sync", "-c", a.toString());
         if (takeover) cli(label, env, "sync", "-c", b.toString());
-        int before = liveVersion(id);
+        int before = liveVersion(id, life);
 
         Process child = startChild(id, a, env, pauseAt);
         if (pauseAt != null) {
@@ -127,9 +158,18 @@ final class CrashTest {
         } else {
             cli(label, env, "resume", "-c", a.toString());
         }
-        check(label, id, before, state, takeover ? List.of(targets.resolve(id + "-a"), targets.resolve(id + "-b"))
-                : List.of(targets.resolve(id + "-a")));
-        trackKeys(state);
+        cli(label, env, "sync", "-c", a.toString());
+        check(label, id, life, before, state, files);
+    }
+
+    /** The files of one agent's targets of a secret, one per format. */
+    private List<OutsideConsumer.File> files(String id, String agent) {
+        List<OutsideConsumer.File> out = new ArrayList<>();
+        for (String format : FORMATS) {
+            out.add(new OutsideConsumer.File(targets.resolve(id + "-" + agent + "." + format), format, "api_key",
+                    format.equals("template") ? TEMPLATE : null));
+        }
+        return out;
     }
 
     private void cli(String label, Map<String, String> env, String... args) {
@@ -137,13 +177,14 @@ final class CrashTest {
         if (code != 0 && code != 4) violations.add(label + ": " + String.join(" ", args) + " exited with " + code);
     }
 
-    private void check(String label, String id, int before, Path state, List<Path> targetFiles) throws Exception {
-        JsonNode journal = read("secret/data/crash-state/journal/" + id);
+    private void check(String label, String id, String life, int before, Path state, List<OutsideConsumer.File> files)
+            throws Exception {
+        JsonNode journal = read("secret/data/crash-state-" + life + "/journal/" + id);
         String phase = journal.path("data").path("data").path("phase").asString();
         if (!phase.equals("retired") && !phase.equals("rolled_back")) {
             violations.add(label + ": journal left at " + phase);
         }
-        JsonNode live = read("secret/data/crash/" + id).path("data");
+        JsonNode live = read("secret/data/crash/" + life + "/" + id).path("data");
         String value = live.path("data").path("api_key").asString();
         int version = live.path("metadata").path("version").asInt();
         boolean rotated = phase.equals("retired") && journal.path("data").path("data").path("new_version").asInt() == version
@@ -151,10 +192,10 @@ final class CrashTest {
         if (version != before && !rotated) {
             violations.add(label + ": live version " + version + " after starting from " + before + " (phase " + phase + ")");
         }
-        for (Path targetFile : targetFiles) {
-            String held = Files.exists(targetFile) ? Files.readString(targetFile).strip() : "(no file)";
-            if (!held.equals(value)) {
-                violations.add(label + ": target " + targetFile.getFileName() + " holds another value than Vault's live one");
+        for (OutsideConsumer.File f : files) {
+            String held = Files.exists(f.path()) ? Files.readString(f.path()) : "(no file)";
+            if (f.format().equals("raw") ? !held.strip().equals(value) : !held.contains(value)) {
+                violations.add(label + ": target " + f.path().getFileName() + " holds another value than Vault's live one");
             }
         }
         Set<String> valid;
@@ -196,8 +237,12 @@ final class CrashTest {
         violations.add(id + ": the agent never paused at " + phase);
     }
 
-    /** Agent {@code agent}'s configuration and policy: its own id, audit key and file, state folder and target. */
-    private Path writeConfig(Path dir, String id, String agent) throws IOException {
+    /**
+     * Agent {@code agent}'s configuration and policy for one life of the secret (a fresh state path
+     * and secret path): its own id, audit key and file, and the state folder and files it keeps
+     * across lives.
+     */
+    private Path writeConfig(Path dir, String id, String life, String agent) throws IOException {
         String issuer = TestDirs.target().getParent().resolve("src/test/resources/issuer.sh").toString();
         Path policy = dir.resolve("policy-" + agent + ".yaml");
         Files.writeString(policy, String.join("\n",
@@ -208,7 +253,7 @@ final class CrashTest {
                 "    revoke: [bash, " + issuer + ", revoke]",
                 "secrets:",
                 "  - id: " + id,
-                "    path: crash/" + id,
+                "    path: crash/" + life + "/" + id,
                 "    fields: [api_key]",
                 "    generator: { type: issuer, issuer: crash-issuer }",
                 "    schedule: { every: 30d }",
@@ -218,13 +263,19 @@ final class CrashTest {
                 "    verify:",
                 "      - { type: command, command: [bash, " + issuer + ", check] }",
                 "    targets:",
-                "      - { id: app, type: file, path: " + dir.resolve("targets").resolve(id + "-" + agent) + " }",
+                "      - { id: app, type: file, path: " + targets.resolve(id + "-" + agent + ".raw") + " }",
+                "      - { id: app-env, type: file, format: env, path: " + targets.resolve(id + "-" + agent + ".env") + " }",
+                "      - { id: app-json, type: file, format: json, path: " + targets.resolve(id + "-" + agent + ".json") + " }",
+                "      - { id: app-props, type: file, format: properties, path: "
+                        + targets.resolve(id + "-" + agent + ".properties") + " }",
+                "      - { id: app-tpl, type: file, format: template, template: \"" + TEMPLATE.replace("\n", "\\n") + "\", path: "
+                        + targets.resolve(id + "-" + agent + ".template") + " }",
                 ""));
         return Files.writeString(dir.resolve("keyward-" + agent + ".yaml"), String.join("\n",
                 "agent: { id: crash-agent-" + agent + " }",
                 "vault: { address: \"" + vault.address() + "\" }",
                 "policy: " + policy,
-                "state: { mount: secret, path: crash-state, dir: " + dir.resolve("state-" + agent) + " }",
+                "state: { mount: secret, path: crash-state-" + life + ", dir: " + work.resolve("state-" + agent) + " }",
                 "rotation: { lease: " + LEASE.toSeconds() + "s }",
                 "audit:",
                 "  file: " + logs.resolve("audit-" + agent + ".jsonl"),
@@ -232,8 +283,8 @@ final class CrashTest {
                 ""));
     }
 
-    private int liveVersion(String id) {
-        return read("secret/data/crash/" + id).path("data").path("metadata").path("version").asInt(0);
+    private int liveVersion(String id, String life) {
+        return read("secret/data/crash/" + life + "/" + id).path("data").path("metadata").path("version").asInt(0);
     }
 
     private JsonNode read(String apiPath) {

@@ -89,7 +89,7 @@ final class DaemonProcessTest {
         assertThat(member.path("daemon").asBoolean()).isTrue();
         assertThat(member.path("pid").asLong()).isEqualTo(child.pid());
         assertThat(java.time.Instant.parse(member.path("heartbeat").asString())).isAfter(java.time.Instant.now().minusSeconds(60));
-        assertThat(Files.readString(work.resolve("state/ledger/deliveries.jsonl"))).contains("\"secret\":\"" + run + "-a\"", "\"app\"");
+        assertThat(Files.readString(work.resolve("state/ledger/daemon-agent/deliveries.jsonl"))).contains("\"secret\":\"" + run + "-a\"", "\"app\"", "\"vault\":\"kw-");
 
         // A good policy: a second secret appears and is rotated.
         writePolicy(List.of("a", "b"), false);

@@ -8,7 +8,9 @@ import io.keyward.testing.VaultExtension;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 import org.junit.jupiter.api.AfterEach;
@@ -16,7 +18,10 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
-/** Versions written in Vault by someone else reach the targets; deleted ones never do; unhealthy targets roll back. */
+/**
+ * Versions written in Vault by someone else reach the targets; deleted ones never do; older ones
+ * never replace newer; unhealthy targets roll back.
+ */
 @ExtendWith(VaultExtension.class)
 final class SyncTest {
 
@@ -116,5 +121,67 @@ final class SyncTest {
         assertThat(s.issuer().violations).isEmpty();
         assertThat(notices).extracting(Plugins.Notice::word).containsExactly("degraded");
         assertThat(f.auditText()).contains("rotation.target_rolled_back");
+    }
+
+    /**
+     * A watch that reads the live version behind (a standby that lags) never puts an older version
+     * back on a target that this agent gave a newer one Vault still has, and does not take its
+     * ledger for another Vault's.
+     */
+    @Test
+    void sync_ofALiveReadBehind_leavesTheNewerVersionInPlace() throws Exception {
+        RotationFixture.Secret s = f.randomSecret("30d");
+        s.rotateAndFinish(f);
+        String second = s.rotateAndFinish(f).orElseThrow();
+        SecretStore behind = new Behind(f.store(), s.binding().livePath(), 1);
+
+        Outcome o = f.rotator("a", RotationFixture.FINGERPRINTS, behind, Plugins.PhaseListener.none(), notices::add)
+                .sync(s.binding());
+
+        assertThat(s.target().holds()).as(o.describe()).isEqualTo(second);
+        assertThat(notices).extracting(Plugins.Notice::detail).noneMatch(d -> d.contains("local ledger"));
+    }
+
+    /** The store as a lagging standby answers it: the newest version of one path is an older one. */
+    private record Behind(SecretStore inner, SecretPath path, int version) implements SecretStore {
+        @Override
+        public Optional<VersionedSecret> read(SecretPath p) throws StoreException {
+            return p.equals(path) ? inner.read(p, version) : inner.read(p);
+        }
+
+        @Override
+        public Optional<VersionedSecret> read(SecretPath p, int v) throws StoreException {
+            return inner.read(p, v);
+        }
+
+        @Override
+        public int write(SecretPath p, SecretData d, OptionalInt expected) throws StoreException {
+            return inner.write(p, d, expected);
+        }
+
+        @Override
+        public Optional<SecretMetadata> metadata(SecretPath p) throws StoreException {
+            return inner.metadata(p);
+        }
+
+        @Override
+        public void writeCustomMetadata(SecretPath p, Map<String, String> custom) throws StoreException {
+            inner.writeCustomMetadata(p, custom);
+        }
+
+        @Override
+        public List<String> list(SecretPath folder) throws StoreException {
+            return inner.list(folder);
+        }
+
+        @Override
+        public void deleteVersions(SecretPath p, Collection<Integer> versions) throws StoreException {
+            inner.deleteVersions(p, versions);
+        }
+
+        @Override
+        public void deleteAll(SecretPath p) throws StoreException {
+            inner.deleteAll(p);
+        }
     }
 }

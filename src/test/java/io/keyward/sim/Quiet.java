@@ -38,6 +38,7 @@ final class Quiet {
             s.targets.values().forEach(ts -> ts.forEach(t -> {
                 t.down = false;
                 t.flaky = false;
+                t.losesWrites = false;
             }));
         }
         for (Simulation.Agent a : w.agents) {

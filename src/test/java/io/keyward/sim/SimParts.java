@@ -218,21 +218,28 @@ final class SimParts {
         }
     }
 
-    /** A consumer on a host: holds the last value written; may be down, or write and lose the answer. */
+    /**
+     * A consumer on a host: holds the last value written; may be down, or write and lose the
+     * answer. A readable one (a file) can be read back, and may lose writes: the write reports
+     * success and the content stays as it was (another writer put the old one back, a restore).
+     */
     static final class Target implements Plugins.Target {
         final String id;
         final String host;
         final String field;
+        final boolean readable;
         String holds;
         boolean down;
         boolean flaky;
+        boolean losesWrites;
         int writes;
         private final Random random;
 
-        Target(String id, String host, String field, Random random) {
+        Target(String id, String host, String field, boolean readable, Random random) {
             this.id = id;
             this.host = host;
             this.field = field;
+            this.readable = readable;
             this.random = random;
         }
 
@@ -244,9 +251,17 @@ final class SimParts {
         @Override
         public void deliver(String secretId, int version, SecretData value) throws IOException {
             if (down) throw new IOException("target " + id + " on " + host + " is down");
-            holds = value.string(field).orElseThrow(() -> new IllegalStateException("no field " + field));
-            writes++;
+            String key = value.string(field).orElseThrow(() -> new IllegalStateException("no field " + field));
+            if (!losesWrites) { // a lost write leaves the target as it was, exemptions included
+                holds = key;
+                writes++;
+            }
             if (flaky && random.nextInt(4) == 0) throw new IOException("target " + id + " did not answer");
+        }
+
+        @Override
+        public Optional<Boolean> holds(String secretId, int version, SecretData value) {
+            return readable ? Optional.of(value.string(field).equals(Optional.ofNullable(holds))) : Optional.empty();
         }
 
         @Override

@@ -29,7 +29,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * secret and one clock, and go through random events: scheduled runs, watches, resumes, crashes
  * at any store call (before it or after it took effect), restarts, Vault errors and lost answers,
  * target, issuer and verifier failures, operator writes and deletes, max_versions set to 1,
- * members going silent and coming back, clock ticks and jumps. {@link World} checks the
+ * members going silent and coming back, clock ticks and jumps, a ledger that is not the agent's
+ * own (left by another Vault or an earlier life of a secret), and files that lose writes. {@link World} checks the
  * invariants after every event and convergence after a quiet period at the end.
  */
 final class Simulation {
@@ -166,8 +167,8 @@ final class Simulation {
             Secret s = new Secret(id, kind, p, issuer, verify ? new SimParts.Verifier(world.faults, "key") : null);
             for (String h : hostNames) {
                 List<SimParts.Target> ts = new ArrayList<>();
-                ts.add(new SimParts.Target("app", h, "key", r));
-                if (r.nextInt(3) == 0) ts.add(new SimParts.Target("web", h, "key", r));
+                ts.add(new SimParts.Target("app", h, "key", r.nextBoolean(), r)); // a file, or a reload
+                if (r.nextInt(3) == 0) ts.add(new SimParts.Target("web", h, "key", false, r)); // a webhook
                 s.targets.put(h, ts);
             }
             world.add(s);
@@ -211,7 +212,7 @@ final class Simulation {
 
     /** One random event. */
     private void step() {
-        int k = r.nextInt(100);
+        int k = r.nextInt(104);
         Agent a = world.agents.get(r.nextInt(world.agents.size()));
         Secret s = world.secrets.get(r.nextInt(world.secrets.size()));
         if (k < 28) world.act(a, s, "schedule", b -> a.rotator.rotate(b, false, false, "schedule"));
@@ -233,7 +234,9 @@ final class Simulation {
         else if (k < 95) world.operatorWrite(s);
         else if (k < 96) world.operatorDelete(s);
         else if (k < 97) world.maxVersionsOne(s);
-        else world.heartbeats();
+        else if (k < 100) world.heartbeats();
+        else if (k < 102) world.foreignLedger(a);
+        else world.loseWrites(s);
     }
 
     /** The replay of one seed, event by event, for a person reading a failure. */

@@ -1,6 +1,7 @@
 package io.keyward.sim;
 
 import io.keyward.rotation.Decision;
+import io.keyward.rotation.Ledger;
 import io.keyward.rotation.Outcome;
 import io.keyward.rotation.Plugins;
 import io.keyward.rotation.SecretBinding;
@@ -159,6 +160,46 @@ final class World {
         } catch (StoreException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /**
+     * The agent's state folder holds a ledger that is not its record of this Vault: left by a run
+     * against another Vault, by an earlier life of the secrets (deleted and made again, Vault
+     * restored from an older state), or by another agent that shared the folder. Every target is
+     * shown at the live version or ahead of it, with values this Vault never had.
+     */
+    void foreignLedger(Simulation.Agent a) {
+        String here;
+        try {
+            here = store.read(Simulation.STATE.child("installation")).flatMap(v -> v.data().string("id")).orElse("none yet");
+        } catch (VersionGoneException e) {
+            here = "none yet";
+        }
+        String vault = random.nextBoolean() ? "kw-another-vault" : here; // this Vault's id: restored, or a secret made again
+        for (Simulation.Secret s : secrets) {
+            int live = store.metadata(s.live()).map(SecretMetadata::currentVersion).orElse(0);
+            int ahead = List.of(0, 1, 3).get(random.nextInt(3));
+            java.util.Map<String, Ledger.Delivery> targets = new java.util.TreeMap<>();
+            for (SimParts.Target t : s.targets.getOrDefault(a.host, List.of())) {
+                targets.put(t.id, new Ledger.Delivery(live + ahead, "hmac-sha256:" + Long.toHexString(random.nextLong()), t.id));
+            }
+            try {
+                a.ledger.put(s.id, new Ledger.Entry(targets, null, vault));
+            } catch (java.io.IOException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        log(a.id + " finds a ledger that is not its own (another Vault or an earlier life)");
+    }
+
+    /** A readable target (a file) starts or stops losing writes: each reports success and leaves the content as it was. */
+    void loseWrites(Simulation.Secret s) {
+        List<SimParts.Target> readable = new ArrayList<>();
+        s.targets.values().forEach(ts -> ts.stream().filter(t -> t.readable).forEach(readable::add));
+        if (readable.isEmpty()) return;
+        SimParts.Target t = readable.get(random.nextInt(readable.size()));
+        t.losesWrites = !t.losesWrites;
+        log("target " + t + (t.losesWrites ? " loses its writes" : " keeps its writes again"));
     }
 
     /** An operator deletes the live version; its key becomes the operator's to deal with. */
