@@ -50,10 +50,10 @@ final class LedgerTrustTest {
     @Test
     void aStateFolderKept_againstAFreshVault_isNotTakenForItsRecord() throws Exception {
         Host host = host("host-a", "s1", work.resolve("state"), work.resolve("targets-a"));
-        try (OutsideConsumer app = host.consumer(); LocalBao first = LocalBao.dev(logs)) {
+        try (OutsideConsumer app = host.consumer(); LocalBao first = LocalBao.dev()) {
             host.against(first.vault(), "keyward");
             for (int i = 0; i < 3; i++) host.rotateThenSync();
-            try (LocalBao fresh = LocalBao.dev(logs)) {
+            try (LocalBao fresh = LocalBao.dev()) {
                 host.against(fresh.vault(), "keyward");
                 for (int i = 0; i < 2; i++) host.rotateThenSync();
             }
@@ -65,7 +65,7 @@ final class LedgerTrustTest {
     @Test
     void aVaultRestoredToAnOlderState_underAKeptStateFolder_getsItsLiveValueDelivered() throws Exception {
         Host host = host("host-a", "s1", work.resolve("state"), work.resolve("targets-a"));
-        try (OutsideConsumer app = host.consumer(); LocalBao raft = LocalBao.raft(work.resolve("raft"), logs)) {
+        try (OutsideConsumer app = host.consumer(); LocalBao raft = LocalBao.raft(work.resolve("raft"))) {
             host.against(raft.vault(), "keyward");
             for (int i = 0; i < 2; i++) host.rotateThenSync();
             byte[] snapshot = raft.snapshot();

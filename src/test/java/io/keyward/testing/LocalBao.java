@@ -23,7 +23,7 @@ import tools.jackson.databind.json.JsonMapper;
  */
 public final class LocalBao implements AutoCloseable {
 
-    private static final JsonMapper JSON = JsonMapper.builder().build();
+    static final JsonMapper JSON = JsonMapper.builder().build();
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
     private final Process process;
@@ -39,10 +39,10 @@ public final class LocalBao implements AutoCloseable {
     }
 
     /** A fresh dev server on a free loopback port. */
-    public static LocalBao dev(Path logs) throws IOException {
+    public static LocalBao dev() throws IOException {
         int port = TestPorts.free();
         String token = Leaks.track("root-" + UUID.randomUUID());
-        Process p = start(logs, "dev-" + port, List.of("server", "-dev", "-dev-no-store-token", "-dev-root-token-id=" + token,
+        Process p = start("dev-" + port, List.of("server", "-dev", "-dev-no-store-token", "-dev-root-token-id=" + token,
                 "-dev-listen-address=127.0.0.1:" + port));
         URI address = URI.create("http://127.0.0.1:" + port);
         awaitActive(p, address);
@@ -50,7 +50,7 @@ public final class LocalBao implements AutoCloseable {
     }
 
     /** One node with raft storage in {@code dir}: initialised, unsealed, KV v2 at {@code secret/}. */
-    public static LocalBao raft(Path dir, Path logs) throws IOException {
+    public static LocalBao raft(Path dir) throws IOException {
         int port = TestPorts.free();
         int cluster = TestPorts.free();
         Path data = Files.createDirectories(dir.resolve("raft-" + port));
@@ -60,7 +60,7 @@ public final class LocalBao implements AutoCloseable {
                 "  tls_disable = true", "}",
                 "api_addr = \"http://127.0.0.1:" + port + "\"", "cluster_addr = \"https://127.0.0.1:" + cluster + "\"",
                 "disable_mlock = true", ""));
-        Process p = start(logs, "raft-" + port, List.of("server", "-config=" + hcl));
+        Process p = start("raft-" + port, List.of("server", "-config=" + hcl));
         URI address = URI.create("http://127.0.0.1:" + port);
         JsonNode init = null;
         for (int i = 0; i < 100 && init == null; i++) {
@@ -97,7 +97,8 @@ public final class LocalBao implements AutoCloseable {
         awaitActive(process, vault.address());
     }
 
-    private static Process start(Path logs, String name, List<String> args) throws IOException {
+    /** Starts {@code bao} with its log in target/bao, which the leak scan leaves alone: a dev server prints its root token. */
+    static Process start(String name, List<String> args) throws IOException {
         Path bao = VaultExtension.Holder.findBao();
         if (bao == null) {
             throw new AssertionError("this test starts an OpenBao of its own and needs the bao binary: run .ci/install-openbao");
@@ -105,12 +106,12 @@ public final class LocalBao implements AutoCloseable {
         List<String> cmd = new java.util.ArrayList<>(List.of(bao.toString()));
         cmd.addAll(args);
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
-                .redirectOutput(Files.createDirectories(logs).resolve("bao-" + name + ".log").toFile());
+                .redirectOutput(Files.createDirectories(TestDirs.target().resolve("bao")).resolve("bao-" + name + ".log").toFile());
         pb.environment().keySet().removeIf(k -> k.startsWith("VAULT_") || k.startsWith("BAO_"));
         return pb.start();
     }
 
-    private static void awaitActive(Process p, URI address) {
+    static void awaitActive(Process p, URI address) {
         long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         String last = "no answer";
         while (System.nanoTime() < until) {
@@ -128,13 +129,24 @@ public final class LocalBao implements AutoCloseable {
         throw new AssertionError("bao at " + address + " was not active within 60 s (last: " + last + ")");
     }
 
-    private static JsonNode call(URI address, String token, String method, String path, String body) throws IOException {
+    static JsonNode call(URI address, String token, String method, String path, String body) throws IOException {
         HttpRequest.Builder b = HttpRequest.newBuilder(address.resolve("/v1/" + path))
-                .method(method, HttpRequest.BodyPublishers.ofString(body));
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
         if (token != null) b.header("X-Vault-Token", token);
         HttpResponse<String> r = send(b, HttpResponse.BodyHandlers.ofString());
         if (r.statusCode() / 100 != 2) throw new IOException(method + " " + path + " answered " + r.statusCode() + ": " + r.body());
         return r.body().isEmpty() ? JSON.createObjectNode() : JSON.readTree(r.body());
+    }
+
+    /** The HTTP status of an unauthenticated GET. */
+    static int status(URI address, String path) throws IOException {
+        try {
+            return HTTP.send(HttpRequest.newBuilder(address.resolve("/v1/" + path)).timeout(Duration.ofSeconds(2)).GET().build(),
+                    HttpResponse.BodyHandlers.discarding()).statusCode();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted", e);
+        }
     }
 
     private static <T> HttpResponse<T> send(HttpRequest.Builder b, HttpResponse.BodyHandler<T> handler) throws IOException {
@@ -146,7 +158,7 @@ public final class LocalBao implements AutoCloseable {
         }
     }
 
-    private static void sleep(long ms) {
+    static void sleep(long ms) {
         try {
             Thread.sleep(ms);
         } catch (InterruptedException e) {
