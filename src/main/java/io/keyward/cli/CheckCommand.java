@@ -68,6 +68,7 @@ final class CheckCommand implements Callable<Integer> {
             }
             int entries = vault.list(agent.state()).size();
             context.out().printf("state   %s: KV v2, %d entr%s%n", agent.state(), entries, entries == 1 ? "y" : "ies");
+            context.out().printf("node    %s: %s%n", agent.vault().address(), vault.node().describe());
             context.out().printf("audit   %s%n", agent.audit().file());
             if (rules != null && !permitted(vault, VaultAccess.needed(agent, rules))) return ExitCode.VAULT.code;
         }

@@ -2,6 +2,7 @@ package io.keyward.vault;
 
 import java.io.IOException;
 import java.net.ConnectException;
+import java.net.URI;
 import java.net.http.HttpTimeoutException;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -31,19 +32,36 @@ final class Transport implements AutoCloseable {
 
     static final JsonMapper JSON = JsonMapper.builder().build();
 
+    /** Redirects followed for one request at the most (a standby to the active node is one). */
+    static final int MAX_REDIRECTS = 3;
+
     private final VaultSettings settings;
+    private final SSLContext tls;
+    private final ReadIndex index = new ReadIndex();
     private final VaultHttp http;
     private final String address;
+    /** Clients of the nodes redirects pointed at, by origin ({@code scheme://host:port}). */
+    private final Map<String, VaultHttp> redirected = new java.util.concurrent.ConcurrentHashMap<>();
 
     Transport(VaultSettings settings, SSLContext tls) {
         this.settings = settings;
+        this.tls = tls;
         this.address = settings.address().toString();
-        this.http = new VaultHttp(settings.address(), tls, !settings.tls().skipVerify(), settings.connectTimeout(),
-                settings.requestTimeout(), settings.maxConnections(), settings.namespace());
+        this.http = client(settings.address());
+    }
+
+    private VaultHttp client(URI at) {
+        return new VaultHttp(at, tls, !settings.tls().skipVerify(), settings.connectTimeout(),
+                settings.requestTimeout(), settings.maxConnections(), settings.namespace(), index);
     }
 
     String address() {
         return address;
+    }
+
+    /** Whether the server sent an {@code X-Vault-Index} in any answer so far. */
+    boolean indexSeen() {
+        return index.current() != null;
     }
 
     /** The most connections to Vault open at one moment so far. */
@@ -53,6 +71,11 @@ final class Transport implements AutoCloseable {
 
     Reply get(String token, String op, String path) throws VaultAccessException {
         return call(op, path, List.of(), "GET", token, null);
+    }
+
+    /** A read answered by the node at the address itself, never forwarded for consistency (what it says of itself). */
+    Reply getHere(String token, String op, String path) throws VaultAccessException {
+        return call(op, path, List.of(), "GET", token, null, null, false);
     }
 
     Reply list(String token, String op, String path) throws VaultAccessException {
@@ -75,17 +98,51 @@ final class Transport implements AutoCloseable {
 
     private Reply call(String op, String path, Collection<String> hide, String method, String token, byte[] body,
                        String query) throws VaultAccessException {
+        return call(op, path, hide, method, token, body, query, true);
+    }
+
+    private Reply call(String op, String path, Collection<String> hide, String method, String token, byte[] body,
+                       String query, boolean consistent) throws VaultAccessException {
         VaultHttp.Answer answer;
-        try {
-            answer = http.send(method, query == null ? path : path + (path.contains("?") ? "&" : "?") + query, token, body);
-        } catch (IOException e) {
-            Failure f = describe(e, hide);
-            throw new VaultAccessException(op, address, path, 0, f.why(), f.retryable(), f.neverSent(), f.answerLost(), null);
-        } catch (RuntimeException e) {
-            throw new VaultAccessException(op, address, path, 0,
-                    "unexpected client failure: " + e.getClass().getSimpleName(), false, null);
+        String sent = query == null ? path : path + (path.contains("?") ? "&" : "?") + query;
+        URI at = settings.address();
+        VaultHttp via = http;
+        for (int hop = 0; ; hop++) {
+            try {
+                answer = via.send(method, sent, token, body, consistent);
+            } catch (IOException e) {
+                Failure f = describe(e, hide);
+                String why = hop == 0 ? f.why() : f.why() + " at the active node " + origin(at) + " (a standby redirected there)";
+                throw new VaultAccessException(op, address, path, 0, why, f.retryable(), f.neverSent(), f.answerLost(), null);
+            } catch (RuntimeException e) {
+                throw new VaultAccessException(op, address, path, 0,
+                        "unexpected client failure: " + e.getClass().getSimpleName(), false, null);
+            }
+            if (!redirect(answer.status()) || answer.location() == null || hop == MAX_REDIRECTS) break;
+            // a standby that does not forward (or cannot reach the active node) points at it: the request
+            // was not carried out, so it goes there as it is, token included, as Vault's own client does
+            URI next;
+            try {
+                next = at.resolve(answer.location());
+            } catch (IllegalArgumentException bad) {
+                break;
+            }
+            if (!next.getRawPath().startsWith("/v1/") || next.getHost() == null) break;
+            if ("https".equalsIgnoreCase(at.getScheme()) && !"https".equalsIgnoreCase(next.getScheme())) {
+                throw new VaultAccessException(op, address, path, answer.status(), "redirected from https to "
+                        + origin(next) + ", which would send the token in clear; fix the api_addr of Vault's nodes", false, null);
+            }
+            sent = next.getRawPath().substring("/v1/".length()) + (next.getRawQuery() == null ? "" : "?" + next.getRawQuery());
+            at = next;
+            via = origin(next).equals(origin(settings.address())) ? http : redirected.computeIfAbsent(origin(next), o -> client(URI.create(o)));
         }
         int status = answer.status();
+        if (redirect(status)) {
+            throw new VaultAccessException(op, address, path, status, (answer.location() == null
+                    ? "redirected without a Location" : "redirected " + (MAX_REDIRECTS + 1) + " times, last to "
+                    + Transport.firstLine(answer.location())) + " (a standby while the cluster has no active node?)",
+                    true, true, false, null);
+        }
         JsonNode parsed = parse(answer.body());
         if (status == 200 || status == 204) {
             return new Reply(status, parsed);
@@ -98,9 +155,20 @@ final class Transport implements AutoCloseable {
                 retryableStatus(status), null);
     }
 
+    private static boolean redirect(int status) {
+        return status == 307 || status == 308;
+    }
+
+    private static String origin(URI u) {
+        String scheme = u.getScheme() == null ? "http" : u.getScheme().toLowerCase(java.util.Locale.ROOT);
+        int port = u.getPort() > 0 ? u.getPort() : "https".equals(scheme) ? 443 : 80;
+        return scheme + "://" + u.getHost() + ":" + port;
+    }
+
     @Override
     public void close() {
         http.close();
+        redirected.values().forEach(VaultHttp::close);
     }
 
     VaultAccessException failure(String op, String path, Reply reply, Collection<String> hide) {

@@ -349,7 +349,7 @@ public final class VaultClient implements SecretStore, AutoCloseable {
      */
     public Optional<String> reachable() {
         try {
-            Transport.Reply r = transport.get(keeper.current().token(), "health", "sys/health");
+            Transport.Reply r = transport.getHere(keeper.current().token(), "health", "sys/health");
             return r.status() == 200 || r.status() == 429 || r.status() == 473 ? Optional.empty()
                     : Optional.of("Vault at " + settings.address() + " answers health checks with " + r.status());
         } catch (VaultAccessException e) {
@@ -357,6 +357,27 @@ public final class VaultClient implements SecretStore, AutoCloseable {
         } catch (RuntimeException e) {
             return Optional.of("Vault unreachable: " + e.getClass().getSimpleName());
         }
+    }
+
+    /** The node that answers at the configured address, as {@code sys/leader} describes it. */
+    public record Node(boolean ha, boolean active, String activeAddress, boolean sendsIndex) {
+        /** One line for an operator: single node, active node or standby, and whether reads stay consistent. */
+        public String describe() {
+            String role = !ha ? "a single node (no HA)" : active ? "the active node of a cluster"
+                    : "a standby of a cluster" + (activeAddress.isEmpty() ? " that knows no active node now"
+                    : " whose active node is " + activeAddress);
+            return role + (sendsIndex ? "; sends X-Vault-Index, so reads never show less than keyward saw"
+                    : ha ? "; sends no X-Vault-Index, so a read right after a write may show an older state" : "");
+        }
+    }
+
+    /** Asks the node at the configured address what it is ({@code sys/leader}; not audited, it reads no secret). */
+    public Node node() throws VaultAccessException {
+        Transport.Reply r = transport.getHere(keeper.current().token(), "leader lookup", "sys/leader");
+        if (!r.ok()) throw transport.failure("leader lookup", "sys/leader", r, List.of());
+        JsonNode b = r.body();
+        return new Node(b.path("ha_enabled").asBoolean(false), b.path("is_self").asBoolean(false),
+                b.path("leader_address").asString(""), transport.indexSeen());
     }
 
     @Override

@@ -36,8 +36,8 @@ import javax.net.ssl.SSLSocket;
  */
 final class VaultHttp implements AutoCloseable {
 
-    /** An answer: status and body (empty for none). */
-    record Answer(int status, byte[] body) {}
+    /** An answer: status, body (empty for none) and where a redirect points (null for none). */
+    record Answer(int status, byte[] body, String location) {}
 
     /** An idle connection is dropped after this long, well before Vault closes it (its default is 5 minutes). */
     static final Duration IDLE = Duration.ofSeconds(30);
@@ -51,6 +51,7 @@ final class VaultHttp implements AutoCloseable {
     private final int connectMillis;
     private final int requestMillis;
     private final Optional<String> namespace;
+    private final ReadIndex index;
     private final Semaphore permits;
     private final int max;
     private final Deque<Connection> idle = new ArrayDeque<>();
@@ -60,6 +61,12 @@ final class VaultHttp implements AutoCloseable {
 
     VaultHttp(URI address, SSLContext tls, boolean verifyHost, Duration connectTimeout, Duration requestTimeout,
               int maxConnections, Optional<String> namespace) {
+        this(address, tls, verifyHost, connectTimeout, requestTimeout, maxConnections, namespace, new ReadIndex());
+    }
+
+    /** {@code index}: the newest storage state seen, shared by every client of one Vault (see {@link ReadIndex}). */
+    VaultHttp(URI address, SSLContext tls, boolean verifyHost, Duration connectTimeout, Duration requestTimeout,
+              int maxConnections, Optional<String> namespace, ReadIndex index) {
         boolean https = "https".equalsIgnoreCase(address.getScheme());
         this.host = address.getHost();
         this.port = address.getPort() > 0 ? address.getPort() : https ? 443 : 80;
@@ -69,6 +76,7 @@ final class VaultHttp implements AutoCloseable {
         this.connectMillis = millis(connectTimeout);
         this.requestMillis = millis(requestTimeout);
         this.namespace = namespace;
+        this.index = index;
         this.max = maxConnections;
         this.permits = new Semaphore(maxConnections);
     }
@@ -80,6 +88,11 @@ final class VaultHttp implements AutoCloseable {
 
     /** Sends one request ({@code path} below {@code /v1/}); {@code token} may be null, {@code body} null for none. */
     Answer send(String method, String path, String token, byte[] body) throws IOException {
+        return send(method, path, token, body, true);
+    }
+
+    /** {@code consistent}: with the newest index seen, so a standby behind it forwards; false asks the node itself. */
+    Answer send(String method, String path, String token, byte[] body, boolean consistent) throws IOException {
         if (closed) throw new IOException("the Vault client is closed");
         try {
             if (!permits.tryAcquire(requestMillis, TimeUnit.MILLISECONDS)) {
@@ -93,24 +106,25 @@ final class VaultHttp implements AutoCloseable {
             Connection c = reuse(!method.equals("GET"));
             if (c != null) {
                 try {
-                    return exchange(c, method, path, token, body);
+                    return exchange(c, method, path, token, body, consistent);
                 } catch (StaleConnection stale) {
                     // closed by Vault while idle: a read goes again on a new connection; a write may have been
                     // read before the close, so its caller learns that the answer was lost
                     if (!method.equals("GET")) throw new EOFException("connection closed before Vault answered");
                 }
             }
-            return exchange(connect(), method, path, token, body);
+            return exchange(connect(), method, path, token, body, consistent);
         } finally {
             permits.release();
         }
     }
 
-    private Answer exchange(Connection c, String method, String path, String token, byte[] body) throws IOException {
+    private Answer exchange(Connection c, String method, String path, String token, byte[] body, boolean consistent)
+            throws IOException {
         boolean keep = false;
         try {
             c.socket.setSoTimeout(requestMillis);
-            c.out.write(head(method, path, token, body));
+            c.out.write(head(method, path, token, body, consistent));
             if (body != null) c.out.write(body);
             c.out.flush();
             Answer a = read(c);
@@ -124,13 +138,18 @@ final class VaultHttp implements AutoCloseable {
         }
     }
 
-    private byte[] head(String method, String path, String token, byte[] body) {
+    private byte[] head(String method, String path, String token, byte[] body, boolean consistent) {
         StringBuilder h = new StringBuilder(256).append(method).append(" /v1/").append(path).append(" HTTP/1.1\r\n")
                 .append("Host: ").append(hostHeader).append("\r\n")
                 .append("X-Vault-Request: true\r\n")
                 .append("Accept: application/json\r\n");
         if (token != null) h.append("X-Vault-Token: ").append(token).append("\r\n");
         namespace.ifPresent(ns -> h.append("X-Vault-Namespace: ").append(ns).append("\r\n"));
+        String seen = consistent ? index.current() : null;
+        if (seen != null) {
+            h.append(ReadIndex.HEADER).append(": ").append(seen).append("\r\n")
+                    .append(ReadIndex.INCONSISTENT).append(": ").append(ReadIndex.FORWARD).append("\r\n");
+        }
         if (body != null) {
             h.append("Content-Type: application/json\r\nContent-Length: ").append(body.length).append("\r\n");
         } else if (!method.equals("GET")) {
@@ -143,6 +162,7 @@ final class VaultHttp implements AutoCloseable {
         int status;
         long length = -1;
         boolean chunked = false;
+        String location = null;
         c.keepAlive = true;
         while (true) {
             String line = line(c.in, c.reused);
@@ -159,21 +179,23 @@ final class VaultHttp implements AutoCloseable {
                     case "content-length" -> length = Long.parseLong(value);
                     case "transfer-encoding" -> chunked = value.toLowerCase(Locale.ROOT).contains("chunked");
                     case "connection" -> c.keepAlive = c.keepAlive && !value.equalsIgnoreCase("close");
+                    case "x-vault-index" -> index.seen(value);
+                    case "location" -> location = value;
                     default -> { }
                 }
             }
             if (status >= 200) break; // 1xx: an interim answer, the real one follows
         }
-        if (status == 204 || status == 304) return new Answer(status, new byte[0]);
-        if (chunked) return new Answer(status, chunks(c.in));
+        if (status == 204 || status == 304) return new Answer(status, new byte[0], location);
+        if (chunked) return new Answer(status, chunks(c.in), location);
         if (length >= 0) {
             if (length > MAX_BODY) throw new IOException("Vault's answer is too large (" + length + " bytes)");
             byte[] body = c.in.readNBytes((int) length);
             if (body.length < length) throw new EOFException("connection closed before Vault's answer ended");
-            return new Answer(status, body);
+            return new Answer(status, body, location);
         }
         c.keepAlive = false; // the body ends when the connection does
-        return new Answer(status, limited(c.in));
+        return new Answer(status, limited(c.in), location);
     }
 
     private static byte[] chunks(InputStream in) throws IOException {

@@ -131,6 +131,8 @@ final class CliTest {
         assertThat(r.out()).contains("config  " + config + ": ok (agent cli-test)")
                 .contains("vault   " + vault.address() + ": logged in by token")
                 .contains("state   secret/keyward-cli: KV v2")
+                .containsPattern("node    " + java.util.regex.Pattern.quote(vault.address().toString())
+                        + ": (a single node|the active node|a standby)")
                 .doesNotContain(vault.rootToken());
         assertThat(Files.readString(dir.resolve("audit.jsonl"))).contains("\"event\":\"vault.login\"");
     }
