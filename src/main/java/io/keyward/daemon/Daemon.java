@@ -158,13 +158,13 @@ public final class Daemon implements AutoCloseable {
             systemd.send(SystemdNotify.status("registering as a member of the fleet"));
             Optional<io.keyward.fleet.Members.Record> before;
             try {
-                before = agent.registerService();
+                before = wait.until(agent::registerService, policy, agent.ledger());
             } catch (io.keyward.rotation.StoreException e) {
                 throw new IOException("cannot register agent " + config.agentId() + " as a member of the fleet: "
                         + e.getMessage(), e);
             }
             systemd.send(SystemdNotify.status("recovering rotations left in flight"));
-            daemon.recover(agent.bindings());
+            daemon.recover(agent.bindings(), wait);
             Map<String, SecretBinding> bindings = agent.bindings();
             Optional<String> early = wait.readySent() ? Optional.empty()
                     : inPlace(before, clock.instant(), config.memberTimeout(), missing(policy, agent));
@@ -262,10 +262,10 @@ public final class Daemon implements AutoCloseable {
      * when the wait ends. (A journal left active by a keyward without markers is resumed by the
      * secret's first scheduled run.)
      */
-    private void recover(Map<String, SecretBinding> bindings) throws IOException {
+    private void recover(Map<String, SecretBinding> bindings, VaultWait wait) throws IOException {
         List<String> marked;
         try {
-            marked = agent.rotator().inFlight();
+            marked = wait.until(agent.rotator()::inFlight, agent.policy(), agent.ledger());
         } catch (io.keyward.rotation.StoreException e) {
             throw new IOException("cannot list the rotations in flight: " + e.getMessage(), e);
         }

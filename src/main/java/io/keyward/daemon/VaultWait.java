@@ -4,6 +4,7 @@ import io.keyward.policy.Policy;
 import io.keyward.rotation.Ledger;
 import io.keyward.rotation.Retrier;
 import io.keyward.rotation.Sleeper;
+import io.keyward.rotation.StoreException;
 import io.keyward.vault.VaultAccessException;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -40,6 +41,12 @@ final class VaultWait {
         Agent start() throws IOException;
     }
 
+    /** One try at a call of the start that needs Vault (registering as a member, say). */
+    @FunctionalInterface
+    interface Call<T> {
+        T run() throws IOException, StoreException;
+    }
+
     private final AgentConfig config;
     private final SystemdNotify systemd;
     private final Clock clock;
@@ -72,14 +79,27 @@ final class VaultWait {
 
     /** Tries {@code attempt} until Vault answers; throws only failures that waiting cannot mend. */
     Agent connect(Attempt attempt, Policy policy, Ledger ledger) throws IOException {
+        try {
+            return until(attempt::start, policy, ledger);
+        } catch (StoreException e) {
+            throw new IOException(e.getMessage(), e); // never: an attempt throws no other StoreException
+        }
+    }
+
+    /**
+     * Tries {@code call} until Vault answers it: a Vault that is down, sealed, or a cluster electing
+     * its leader (a standby's redirect to a node that does not answer, a 5xx) is waited for; what
+     * waiting cannot mend (denied, not found, a bad answer) is thrown.
+     */
+    <T> T until(Call<T> call, Policy policy, Ledger ledger) throws IOException, StoreException {
         Instant since = null;
         for (int n = 1; ; n++) {
             try {
-                Agent agent = attempt.start();
+                T done = call.run();
                 if (since != null) LOG.info("Vault at {} answers again after {} s", config.vault().address(),
                         Duration.between(since, clock.instant()).toSeconds());
                 waiting = null;
-                return agent;
+                return done;
             } catch (VaultAccessException e) {
                 if (!e.retryable()) throw e;
                 if (since == null) since = clock.instant();
