@@ -22,8 +22,9 @@ import picocli.CommandLine.Mixin;
 
 @Command(name = "check",
         description = "Check the agent configuration and Vault access: load the configuration and policy, log in, "
-                + "confirm that keyward's state mount is KV version 2 and readable, and that the token may do on each path "
-                + "what the policy needs (every capability it lacks is one line). Writes audit lines; changes nothing in Vault.")
+                + "confirm that keyward's state mount is KV version 2 and readable, say which node answered (a single node, "
+                + "the active node or a standby of a cluster) and whether it sends X-Vault-Index, and that the token may do "
+                + "on each path what the policy needs (every capability it lacks is one line). Writes audit lines; changes nothing in Vault.")
 final class CheckCommand implements Callable<Integer> {
 
     private final Cli.Context context;

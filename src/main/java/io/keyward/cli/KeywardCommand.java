@@ -15,7 +15,8 @@ import picocli.CommandLine.Option;
         footer = {"",
             "Exit codes: 0 ok, 1 unexpected failure, 2 bad command line, configuration or policy, 3 Vault unreachable or denied,",
             "4 a rotation rolled back or stopped, 5 the audit hash chain is broken.",
-            "Environment: VAULT_ADDR, VAULT_TOKEN, VAULT_CACERT and VAULT_NAMESPACE fill what the configuration leaves out;",
+            "Environment: VAULT_ADDR, VAULT_TOKEN, VAULT_NAMESPACE, VAULT_CACERT, VAULT_CLIENT_CERT, VAULT_CLIENT_KEY and",
+            "VAULT_TLS_SERVER_NAME fill what the configuration leaves out;",
             "KEYWARD_CONFIG names the configuration file (default /etc/keyward/keyward.yaml)."})
 final class KeywardCommand implements Runnable {
 

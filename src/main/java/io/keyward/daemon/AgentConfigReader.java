@@ -285,22 +285,41 @@ final class AgentConfigReader {
     }
 
     private TlsSettings tls(Fields t) {
-        Optional<Path> ca = expand(t, "ca_file");
-        if (ca.isEmpty()) ca = Optional.ofNullable(env.get("VAULT_CACERT")).filter(s -> !s.isBlank()).map(Path::of);
+        Optional<Path> ca = expand(t, "ca_file").or(() -> envPath("VAULT_CACERT"));
         Optional<Path> cert = expand(t, "client_cert_file");
         Optional<Path> key = expand(t, "client_key_file");
+        Optional<String> name = t.string("server_name").or(() -> envText("VAULT_TLS_SERVER_NAME"));
         boolean skip = t.bool("skip_verify", false);
         t.finish();
+        if (cert.isEmpty() && key.isEmpty()) {
+            cert = envPath("VAULT_CLIENT_CERT");
+            key = envPath("VAULT_CLIENT_KEY");
+        }
         if (cert.isPresent() != key.isPresent()) {
-            t.problems().add(t.mark(), "vault.tls needs both client_cert_file and client_key_file, or neither", null);
+            t.problems().add(t.mark(), "vault.tls needs both client_cert_file and client_key_file (or VAULT_CLIENT_CERT"
+                    + " and VAULT_CLIENT_KEY), or neither", null);
             return null;
         }
-        return new TlsSettings(ca, cert, key, skip);
+        return new TlsSettings(ca, cert, key, skip, name);
     }
 
+    /** No {@code vault.tls} in the file: what Vault's own variables say. */
     private TlsSettings envTls() {
-        Optional<Path> ca = Optional.ofNullable(env.get("VAULT_CACERT")).filter(s -> !s.isBlank()).map(Path::of);
-        return new TlsSettings(ca, Optional.empty(), Optional.empty(), false);
+        Optional<Path> cert = envPath("VAULT_CLIENT_CERT");
+        Optional<Path> key = envPath("VAULT_CLIENT_KEY");
+        if (cert.isPresent() != key.isPresent()) {
+            cert = Optional.empty(); // one of the two alone: the login that needs them says what is missing
+            key = Optional.empty();
+        }
+        return new TlsSettings(envPath("VAULT_CACERT"), cert, key, false, envText("VAULT_TLS_SERVER_NAME"));
+    }
+
+    private Optional<String> envText(String name) {
+        return Optional.ofNullable(env.get(name)).map(String::strip).filter(s -> !s.isEmpty());
+    }
+
+    private Optional<Path> envPath(String name) {
+        return envText(name).map(Path::of);
     }
 
     private Optional<Path> expand(Fields f, String key) {

@@ -47,12 +47,13 @@ final class Transport implements AutoCloseable {
         this.settings = settings;
         this.tls = tls;
         this.address = settings.address().toString();
-        this.http = client(settings.address());
+        this.http = client(settings.address(), settings.tls().serverName());
     }
 
-    private VaultHttp client(URI at) {
+    /** {@code serverName}: of the configured address only; a node a redirect points at is verified by its own name. */
+    private VaultHttp client(URI at, java.util.Optional<String> serverName) {
         return new VaultHttp(at, tls, !settings.tls().skipVerify(), settings.connectTimeout(),
-                settings.requestTimeout(), settings.maxConnections(), settings.namespace(), index);
+                settings.requestTimeout(), settings.maxConnections(), settings.namespace(), index, serverName);
     }
 
     String address() {
@@ -134,7 +135,7 @@ final class Transport implements AutoCloseable {
             }
             sent = next.getRawPath().substring("/v1/".length()) + (next.getRawQuery() == null ? "" : "?" + next.getRawQuery());
             at = next;
-            via = origin(next).equals(origin(settings.address())) ? http : redirected.computeIfAbsent(origin(next), o -> client(URI.create(o)));
+            via = origin(next).equals(origin(settings.address())) ? http : redirected.computeIfAbsent(origin(next), o -> client(URI.create(o), java.util.Optional.empty()));
         }
         int status = answer.status();
         if (redirect(status)) {

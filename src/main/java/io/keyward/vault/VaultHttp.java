@@ -52,6 +52,8 @@ final class VaultHttp implements AutoCloseable {
     private final int requestMillis;
     private final Optional<String> namespace;
     private final ReadIndex index;
+    /** The name asked for in TLS (SNI) and verified against the certificate. */
+    private final String tlsName;
     private final Semaphore permits;
     private final int max;
     private final Deque<Connection> idle = new ArrayDeque<>();
@@ -61,12 +63,16 @@ final class VaultHttp implements AutoCloseable {
 
     VaultHttp(URI address, SSLContext tls, boolean verifyHost, Duration connectTimeout, Duration requestTimeout,
               int maxConnections, Optional<String> namespace) {
-        this(address, tls, verifyHost, connectTimeout, requestTimeout, maxConnections, namespace, new ReadIndex());
+        this(address, tls, verifyHost, connectTimeout, requestTimeout, maxConnections, namespace, new ReadIndex(),
+                Optional.empty());
     }
 
-    /** {@code index}: the newest storage state seen, shared by every client of one Vault (see {@link ReadIndex}). */
+    /**
+     * {@code index}: the newest storage state seen, shared by every client of one Vault (see
+     * {@link ReadIndex}); {@code serverName}: the TLS name to ask for and verify, else the address's host.
+     */
     VaultHttp(URI address, SSLContext tls, boolean verifyHost, Duration connectTimeout, Duration requestTimeout,
-              int maxConnections, Optional<String> namespace, ReadIndex index) {
+              int maxConnections, Optional<String> namespace, ReadIndex index, Optional<String> serverName) {
         boolean https = "https".equalsIgnoreCase(address.getScheme());
         this.host = address.getHost();
         this.port = address.getPort() > 0 ? address.getPort() : https ? 443 : 80;
@@ -77,6 +83,7 @@ final class VaultHttp implements AutoCloseable {
         this.requestMillis = millis(requestTimeout);
         this.namespace = namespace;
         this.index = index;
+        this.tlsName = serverName.orElse(host);
         this.max = maxConnections;
         this.permits = new Semaphore(maxConnections);
     }
@@ -298,7 +305,7 @@ final class VaultHttp implements AutoCloseable {
                 throw new HttpConnectTimeoutException("could not connect within " + connectMillis / 1000 + " s");
             }
             if (tls != null) {
-                SSLSocket ssl = (SSLSocket) tls.getSocketFactory().createSocket(s, host, port, true);
+                SSLSocket ssl = (SSLSocket) tls.getSocketFactory().createSocket(s, tlsName, port, true);
                 s = ssl;
                 SSLParameters p = ssl.getSSLParameters();
                 if (verifyHost) p.setEndpointIdentificationAlgorithm("HTTPS");

@@ -75,12 +75,16 @@ final class AgentConfigTest {
     void missingSettings_comeFromTheEnvironment_thenDefaults(@TempDir Path dir) throws Exception {
         Path f = Files.writeString(dir.resolve("k.yaml"), "agent:\n  id: a1\n");
         AgentConfig c = AgentConfig.load(f, Map.of("VAULT_ADDR", "http://10.0.0.5:8200", "VAULT_TOKEN", "hvs.env",
-                "VAULT_CACERT", "/etc/ca.pem", "VAULT_NAMESPACE", "ns1"), "host-a");
+                "VAULT_CACERT", "/etc/ca.pem", "VAULT_NAMESPACE", "ns1", "VAULT_CLIENT_CERT", "/etc/c.pem",
+                "VAULT_CLIENT_KEY", "/etc/k.pem", "VAULT_TLS_SERVER_NAME", "vault.internal"), "host-a");
 
         assertThat(c.vault().address().toString()).isEqualTo("http://10.0.0.5:8200");
         assertThat(c.vault().auth()).isInstanceOf(VaultAuth.Token.class);
         assertThat(((VaultAuth.Token) c.vault().auth()).token()).contains("hvs.env");
         assertThat(c.vault().tls().caFile()).contains(Path.of("/etc/ca.pem"));
+        assertThat(c.vault().tls().clientCertFile()).contains(Path.of("/etc/c.pem"));
+        assertThat(c.vault().tls().clientKeyFile()).contains(Path.of("/etc/k.pem"));
+        assertThat(c.vault().tls().serverName()).contains("vault.internal");
         assertThat(c.vault().namespace()).contains("ns1");
         assertThat(c.state().toString()).isEqualTo("secret/keyward");
         assertThat(c.stateDir()).isEqualTo(AgentConfig.DEFAULT_STATE_DIR);

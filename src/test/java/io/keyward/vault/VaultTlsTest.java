@@ -49,6 +49,21 @@ final class VaultTlsTest {
         }
     }
 
+    /** VAULT_TLS_SERVER_NAME / vault.tls.server_name: the name asked for (SNI) is the one the certificate must carry. */
+    @Test
+    void serverName_isTheNameVerified() throws Exception {
+        TlsSettings carried = new TlsSettings(Optional.of(vault.caFile()), Optional.empty(), Optional.empty(), false,
+                Optional.of("localhost"));
+        try (Connected c = Connected.with(vault.asTestVault(), vault.rootAuth(), s -> s.withTls(carried))) {
+            assertThat(c.client.kvVersion("secret")).isEqualTo(2);
+        }
+        TlsSettings other = new TlsSettings(Optional.of(vault.caFile()), Optional.empty(), Optional.empty(), false,
+                Optional.of("vault.example.invalid"));
+        assertThatThrownBy(() -> Connected.with(vault.asTestVault(), vault.rootAuth(), s -> s.withTls(other)))
+                .isInstanceOf(VaultAccessException.class)
+                .hasMessageContaining("TLS handshake failed");
+    }
+
     @Test
     void certificateLogin_withAClientCertificate() throws Exception {
         Path dir = TestDirs.credentials("tls");
