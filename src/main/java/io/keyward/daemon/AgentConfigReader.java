@@ -172,9 +172,10 @@ final class AgentConfigReader {
         URI address = null;
         try {
             address = new URI(addressText.strip());
-            if (!"http".equals(address.getScheme()) && !"https".equals(address.getScheme()) || address.getHost() == null) {
-                problems.add(addressMark, "vault.address '" + addressText + "' is not an http(s) URL",
-                        "write it like https://vault.example.com:8200");
+            boolean unix = "unix".equals(address.getScheme()) && address.getPath() != null && address.getPath().startsWith("/");
+            if (!unix && (!"http".equals(address.getScheme()) && !"https".equals(address.getScheme()) || address.getHost() == null)) {
+                problems.add(addressMark, "vault.address '" + addressText + "' is not an http(s) URL or a unix socket",
+                        "write it like https://vault.example.com:8200, or unix:///run/vault/agent.sock");
                 address = null;
             }
         } catch (URISyntaxException e) {

@@ -42,9 +42,18 @@ final class VaultHttp implements AutoCloseable {
     /** An idle connection is dropped after this long, well before Vault closes it (its default is 5 minutes). */
     static final Duration IDLE = Duration.ofSeconds(30);
     private static final int MAX_BODY = 32 * 1024 * 1024;
+    /** Ends requests on Unix domain sockets that outlive the request timeout (one daemon thread for every client). */
+    private static final java.util.concurrent.ScheduledExecutorService TIMEOUTS =
+            java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "keyward-vault-timeouts");
+                t.setDaemon(true);
+                return t;
+            });
 
     private final String host;
     private final int port;
+    /** A Unix domain socket ({@code unix:///path}: a local Vault Proxy or Agent listener), or null for TCP. */
+    private final java.nio.file.Path socketFile;
     private final String hostHeader;
     private final SSLContext tls;
     private final boolean verifyHost;
@@ -74,7 +83,8 @@ final class VaultHttp implements AutoCloseable {
     VaultHttp(URI address, SSLContext tls, boolean verifyHost, Duration connectTimeout, Duration requestTimeout,
               int maxConnections, Optional<String> namespace, ReadIndex index, Optional<String> serverName) {
         boolean https = "https".equalsIgnoreCase(address.getScheme());
-        this.host = address.getHost();
+        this.socketFile = "unix".equalsIgnoreCase(address.getScheme()) ? java.nio.file.Path.of(address.getPath()) : null;
+        this.host = socketFile != null ? "localhost" : address.getHost();
         this.port = address.getPort() > 0 ? address.getPort() : https ? 443 : 80;
         this.hostHeader = address.getPort() > 0 ? host + ":" + port : host;
         this.tls = https ? (tls != null ? tls : defaultContext()) : null;
@@ -129,8 +139,10 @@ final class VaultHttp implements AutoCloseable {
     private Answer exchange(Connection c, String method, String path, String token, byte[] body, boolean consistent)
             throws IOException {
         boolean keep = false;
+        java.util.concurrent.ScheduledFuture<?> deadline = null;
         try {
-            c.socket.setSoTimeout(requestMillis);
+            if (c.socket != null) c.socket.setSoTimeout(requestMillis);
+            else deadline = TIMEOUTS.schedule(c::expire, requestMillis, TimeUnit.MILLISECONDS); // a channel has no read timeout
             c.out.write(head(method, path, token, body, consistent));
             if (body != null) c.out.write(body);
             c.out.flush();
@@ -139,7 +151,11 @@ final class VaultHttp implements AutoCloseable {
             return a;
         } catch (SocketTimeoutException e) {
             throw new HttpTimeoutException("no answer within " + requestMillis / 1000 + " s");
+        } catch (IOException e) {
+            if (c.expired) throw new HttpTimeoutException("no answer within " + requestMillis / 1000 + " s");
+            throw e;
         } finally {
+            if (deadline != null) deadline.cancel(false);
             if (keep) release(c);
             else drop(c);
         }
@@ -295,6 +311,23 @@ final class VaultHttp implements AutoCloseable {
     }
 
     private Connection connect() throws IOException {
+        if (socketFile != null) {
+            SocketChannel unix = SocketChannel.open(java.net.StandardProtocolFamily.UNIX);
+            try {
+                unix.connect(java.net.UnixDomainSocketAddress.of(socketFile));
+            } catch (IOException | RuntimeException e) {
+                unix.close();
+                if (e instanceof java.net.SocketException && !(e instanceof java.net.ConnectException)) {
+                    throw new java.net.ConnectException("cannot connect to " + socketFile + ": " + e.getMessage());
+                }
+                throw e;
+            }
+            synchronized (this) {
+                open++;
+                peak = Math.max(peak, open);
+            }
+            return new Connection(unix, null);
+        }
         SocketChannel channel = SocketChannel.open();
         Socket s = channel.socket();
         try {
@@ -342,7 +375,8 @@ final class VaultHttp implements AutoCloseable {
 
     private void drop(Connection c) {
         try {
-            c.socket.close();
+            if (c.socket != null) c.socket.close();
+            else c.channel.close();
         } catch (IOException ignored) {
             // closing anyway
         }
@@ -366,18 +400,32 @@ final class VaultHttp implements AutoCloseable {
 
     private static final class Connection {
         final SocketChannel channel;
+        /** The TCP (or TLS) socket; null for a Unix domain socket, which is used through its channel. */
         final Socket socket;
         final InputStream in;
         final OutputStream out;
         long idleSince;
         boolean reused;
         boolean keepAlive;
+        volatile boolean expired;
 
         Connection(SocketChannel channel, Socket socket) throws IOException {
             this.channel = channel;
             this.socket = socket;
-            this.in = new BufferedInputStream(socket.getInputStream(), 16 * 1024);
-            this.out = new java.io.BufferedOutputStream(socket.getOutputStream(), 8 * 1024);
+            this.in = new BufferedInputStream(socket != null ? socket.getInputStream()
+                    : java.nio.channels.Channels.newInputStream(channel), 16 * 1024);
+            this.out = new java.io.BufferedOutputStream(socket != null ? socket.getOutputStream()
+                    : java.nio.channels.Channels.newOutputStream(channel), 8 * 1024);
+        }
+
+        /** The request timeout ran out on a Unix domain socket: closing it ends the blocked read. */
+        void expire() {
+            expired = true;
+            try {
+                channel.close();
+            } catch (IOException ignored) {
+                // closing anyway
+            }
         }
 
         /** Not closed or reset by Vault while idle: nothing to read, and no end of stream. */

@@ -23,8 +23,9 @@ public record VaultSettings(
     public VaultSettings {
         Objects.requireNonNull(address, "address");
         String scheme = address.getScheme();
-        if (!"http".equals(scheme) && !"https".equals(scheme) || address.getHost() == null) {
-            throw new IllegalArgumentException("Vault address '" + address + "' must be http(s)://host[:port]");
+        boolean unix = "unix".equals(scheme) && address.getPath() != null && address.getPath().startsWith("/");
+        if (!unix && (!"http".equals(scheme) && !"https".equals(scheme) || address.getHost() == null)) {
+            throw new IllegalArgumentException("Vault address '" + address + "' must be http(s)://host[:port] or unix:///path");
         }
         String a = address.toString();
         if (a.endsWith("/")) address = URI.create(a.substring(0, a.length() - 1));

@@ -92,6 +92,13 @@ final class AgentConfigTest {
     }
 
     @Test
+    void aUnixSocketAddress_isTaken(@TempDir Path dir) throws Exception {
+        Path f = Files.writeString(dir.resolve("k.yaml"), "vault:\n  address: unix:///run/vault/agent.sock\n");
+        assertThat(AgentConfig.load(f, Map.of("VAULT_TOKEN", "t"), "h").vault().address().toString())
+                .isEqualTo("unix:///run/vault/agent.sock");
+    }
+
+    @Test
     void fileSettings_winOverTheEnvironment(@TempDir Path dir) throws Exception {
         Path f = Files.writeString(dir.resolve("k.yaml"),
                 "vault:\n  address: https://vault.internal:8200\n  auth:\n    token_file: /etc/keyward/token\n");

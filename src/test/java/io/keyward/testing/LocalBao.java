@@ -40,10 +40,23 @@ public final class LocalBao implements AutoCloseable {
 
     /** A fresh dev server on a free loopback port. */
     public static LocalBao dev() throws IOException {
+        return dev(List.of());
+    }
+
+    /** A fresh dev server that also listens on a Unix domain socket (as a local Vault Proxy or Agent does). */
+    public static LocalBao devWithSocket(Path socket) throws IOException {
+        Path hcl = Files.writeString(Files.createTempFile("bao-unix", ".hcl"),
+                "listener \"unix\" {\n  address = \"" + socket + "\"\n}\n");
+        return dev(List.of("-config=" + hcl));
+    }
+
+    private static LocalBao dev(List<String> extra) throws IOException {
         int port = TestPorts.free();
         String token = Leaks.track("root-" + UUID.randomUUID());
-        Process p = start("dev-" + port, List.of("server", "-dev", "-dev-no-store-token", "-dev-root-token-id=" + token,
-                "-dev-listen-address=127.0.0.1:" + port));
+        List<String> args = new java.util.ArrayList<>(List.of("server", "-dev", "-dev-no-store-token",
+                "-dev-root-token-id=" + token, "-dev-listen-address=127.0.0.1:" + port));
+        args.addAll(extra);
+        Process p = start("dev-" + port, args);
         URI address = URI.create("http://127.0.0.1:" + port);
         awaitActive(p, address);
         return new LocalBao(p, new TestVault(address, token, "bao dev server pid " + p.pid()));

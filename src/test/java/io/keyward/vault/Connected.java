@@ -43,6 +43,12 @@ final class Connected implements AutoCloseable {
         return at(vault.address(), auth, tune);
     }
 
+    /** Logged in by {@code auth} at an address of the test's own. */
+    static Connected with(java.net.URI address, VaultAuth auth, java.util.function.UnaryOperator<VaultSettings> tune)
+            throws IOException {
+        return at(address, auth, tune);
+    }
+
     /** Logged in with the root token through another address (a fault proxy in front of the test Vault). */
     static Connected through(java.net.URI address, TestVault vault, java.util.function.UnaryOperator<VaultSettings> tune)
             throws IOException {
