@@ -76,14 +76,14 @@ public final class LocalBao implements AutoCloseable {
         Process p = start("raft-" + port, List.of("server", "-config=" + hcl));
         URI address = URI.create("http://127.0.0.1:" + port);
         JsonNode init = null;
-        for (int i = 0; i < 100 && init == null; i++) {
+        for (long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60); init == null && System.nanoTime() < until; ) {
             try {
                 init = call(address, null, "PUT", "sys/init", "{\"secret_shares\":1,\"secret_threshold\":1}");
             } catch (IOException notYet) {
                 sleep(100);
             }
         }
-        if (init == null) throw new AssertionError("raft node at " + address + " never answered sys/init");
+        if (init == null) throw new AssertionError("raft node at " + address + " never answered sys/init within 60 s");
         String key = init.path("keys_base64").get(0).asString();
         String token = Leaks.track(init.path("root_token").asString());
         Leaks.track(key);

@@ -63,14 +63,14 @@ public final class LocalCluster implements AutoCloseable {
         for (Node n : nodes) n.process = LocalBao.start("cluster-" + n.name, List.of("server", "-config=" + n.config));
         Node first = nodes.get(0);
         JsonNode init = null;
-        for (int i = 0; i < 100 && init == null; i++) {
+        for (long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60); init == null && System.nanoTime() < until; ) {
             try {
                 init = LocalBao.call(first.address, null, "PUT", "sys/init", "{\"secret_shares\":1,\"secret_threshold\":1}");
             } catch (IOException notYet) {
                 LocalBao.sleep(100);
             }
         }
-        if (init == null) throw new AssertionError("cluster node at " + first.address + " never answered sys/init");
+        if (init == null) throw new AssertionError("cluster node at " + first.address + " never answered sys/init within 60 s");
         String key = Leaks.track(init.path("keys_base64").get(0).asString());
         String token = Leaks.track(init.path("root_token").asString());
         LocalCluster c = new LocalCluster(nodes, token, key);
@@ -78,8 +78,17 @@ public final class LocalCluster implements AutoCloseable {
             c.unseal(first);
             LocalBao.awaitActive(first.process, first.address);
             for (Node n : nodes.subList(1, nodes.size())) {
-                LocalBao.call(n.address, null, "PUT", "sys/storage/raft/join",
-                        "{\"leader_api_addr\":\"" + first.address + "\"}");
+                long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+                while (true) {
+                    try {
+                        LocalBao.call(n.address, null, "PUT", "sys/storage/raft/join",
+                                "{\"leader_api_addr\":\"" + first.address + "\"}");
+                        break;
+                    } catch (IOException notYet) { // a node still starting, or a leader not yet serving joins
+                        if (System.nanoTime() > until) throw new AssertionError(n.name + " could not join: " + notYet.getMessage());
+                        LocalBao.sleep(200);
+                    }
+                }
                 c.unseal(n);
             }
             LocalBao.call(first.address, token, "POST", "sys/mounts/secret", "{\"type\":\"kv\",\"options\":{\"version\":\"2\"}}");
