@@ -83,7 +83,10 @@ public final class LocalBao implements AutoCloseable {
                 sleep(100);
             }
         }
-        if (init == null) throw new AssertionError("raft node at " + address + " never answered sys/init within 60 s");
+        if (init == null) {
+            VaultExtension.stop(p);
+            throw new AssertionError("raft node at " + address + " never answered sys/init within 60 s");
+        }
         String key = init.path("keys_base64").get(0).asString();
         String token = Leaks.track(init.path("root_token").asString());
         Leaks.track(key);

@@ -70,7 +70,10 @@ public final class LocalCluster implements AutoCloseable {
                 LocalBao.sleep(100);
             }
         }
-        if (init == null) throw new AssertionError("cluster node at " + first.address + " never answered sys/init within 60 s");
+        if (init == null) {
+            for (Node n : nodes) VaultExtension.stop(n.process);
+            throw new AssertionError("cluster node at " + first.address + " never answered sys/init within 60 s");
+        }
         String key = Leaks.track(init.path("keys_base64").get(0).asString());
         String token = Leaks.track(init.path("root_token").asString());
         LocalCluster c = new LocalCluster(nodes, token, key);
