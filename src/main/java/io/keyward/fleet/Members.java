@@ -182,23 +182,40 @@ public final class Members implements Fleet {
 
     /** Every member's record (unreadable ones left out). */
     public List<Record> all() throws StoreException {
+        return snapshot(false).records();
+    }
+
+    /** The records, from the last read if it is fresh and {@code now} is false. */
+    private Snapshot snapshot(boolean now) throws StoreException {
         Snapshot s = snapshot;
-        Instant now = clock.instant();
-        if (s != null && now.isBefore(s.at().plus(fresh)) && !now.isBefore(s.at())) return s.records();
+        Instant at = clock.instant();
+        if (!now && s != null && at.isBefore(s.at().plus(fresh)) && !at.isBefore(s.at())) return s;
         List<Record> records = new ArrayList<>();
         for (String name : store.list(folder)) {
             if (!name.endsWith("/")) read(name).ifPresent(records::add);
         }
-        snapshot = new Snapshot(now, List.copyOf(records));
-        return records;
+        Snapshot read = new Snapshot(at, List.copyOf(records));
+        snapshot = read;
+        return read;
     }
 
     @Override
     public List<Member> serving(String secretId) throws StoreException {
+        return serving(snapshot(false), secretId);
+    }
+
+    @Override
+    public List<Member> servingNow(String secretId) throws StoreException {
+        return serving(snapshot(true), secretId);
+    }
+
+    private static List<Member> serving(Snapshot snapshot, String secretId) {
         List<Member> out = new ArrayList<>();
-        for (Record r : all()) {
+        for (Record r : snapshot.records()) {
             Served s = r.secrets().get(secretId);
-            if (s != null && !s.targets().isEmpty()) out.add(new Member(r.agent(), r.heartbeat(), s.targets(), s.policy()));
+            if (s != null && !s.targets().isEmpty()) {
+                out.add(new Member(r.agent(), r.heartbeat(), s.targets(), s.policy(), snapshot.at()));
+            }
         }
         return out;
     }

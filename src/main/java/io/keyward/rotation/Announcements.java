@@ -73,7 +73,7 @@ final class Announcements {
             JournalEntry e = current.get().entry();
             Instant now = core.clock().instant();
             List<String> missing = e.phase().promoted() ? Decision.unacknowledged(e, new Decision.Facts(b.source().kind(),
-                    core.self(), b.targetIds(), core.fleet().serving(id), b.grace(),
+                    core.self(), b.targetIds(), core.fleet().servingNow(id), true, b.grace(),
                     core.settings().memberTimeout(), core.memberPoll(b), now)) : List.of();
             if (e.phase() != Phase.DELIVERED || !missing.isEmpty()) {
                 return new Outcome.Skipped(id, "rotation " + e.rotationId() + " is at " + e.phase().word()

@@ -23,9 +23,12 @@ public final class Decision {
     /**
      * What the decision looks at besides the entry. {@code others} are the other members serving
      * the secret (this agent's own record among them is ignored: {@code myTargets} is the truth).
+     * A member counts as silent only by records read after this agent saw the rotation promoted
+     * ({@code othersReadSince}): one that came back before then holds the old value and must
+     * acknowledge; an earlier read that says silent is made again ({@link Step.ReadMembers}).
      */
-    public record Facts(Source source, String self, Set<String> myTargets, List<Fleet.Member> others, Duration grace,
-                        Duration memberTimeout, Duration memberPoll, Instant now) {
+    public record Facts(Source source, String self, Set<String> myTargets, List<Fleet.Member> others,
+                        boolean othersReadSince, Duration grace, Duration memberTimeout, Duration memberPoll, Instant now) {
         public Facts {
             Objects.requireNonNull(source, "source");
             Objects.requireNonNull(self, "self");
@@ -57,6 +60,9 @@ public final class Decision {
 
         /** Other live members have not acknowledged yet ("agent/target"); look again at {@code recheck}. */
         record AwaitMembers(List<String> pending, Instant recheck) implements Step {}
+
+        /** A member looks silent in records read before the promotion was seen: read them again before it stops counting. */
+        record ReadMembers() implements Step {}
 
         /** Members silent past the timeout stop counting: say so once for each. */
         record AnnounceSilent(List<String> agents) implements Step {}
@@ -94,9 +100,17 @@ public final class Decision {
         };
     }
 
-    /** True when the member has not been heard of within the timeout: it stops counting. */
+    /**
+     * True when the member had not been heard of within the timeout when its record was read, by
+     * a read made since the promotion was seen: it stops counting. A heartbeat is the member's
+     * word at the time it wrote it; a read kept for a while must not age it.
+     */
     static boolean silent(Fleet.Member m, Facts f) {
-        return m.lastSeen().plus(f.memberTimeout()).isBefore(f.now());
+        return f.othersReadSince() && silentWhenRead(m, f);
+    }
+
+    private static boolean silentWhenRead(Fleet.Member m, Facts f) {
+        return m.lastSeen().plus(f.memberTimeout()).isBefore(m.readAt());
     }
 
     /** The live members' targets ("agent/target") without an acknowledgement of the new version, this agent's first. */
@@ -117,6 +131,12 @@ public final class Decision {
         boolean nothingOld = e.liveVersionBefore() == 0;
         // Other members count only where an old value will be revoked or reported: with none, they catch up by their watch.
         boolean othersCount = !nothingOld && f.source() != Source.GENERATED;
+        if (othersCount) {
+            for (Fleet.Member m : f.others()) {
+                if (m.agent().equals(f.self()) || m.targets().isEmpty()) continue;
+                if (silentWhenRead(m, f) && !f.othersReadSince()) return new Step.ReadMembers();
+            }
+        }
         List<String> pending = othersCount ? unacknowledged(e, f) : List.of();
         if (!pending.isEmpty()) return new Step.AwaitMembers(pending, f.now().plus(f.memberPoll()));
 

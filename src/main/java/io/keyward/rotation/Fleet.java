@@ -12,18 +12,33 @@ import java.util.Set;
 @FunctionalInterface
 public interface Fleet {
 
-    /** The members serving the secret (this agent may be among them). */
+    /** The members serving the secret (this agent may be among them), from records read lately. */
     List<Member> serving(String secretId) throws StoreException;
 
     /**
-     * One agent serving a secret: its id, its last heartbeat, the ids of its targets for it, and
-     * the hash of the shared part of its policy for it (null when its record has none).
+     * The members serving the secret from records read now, whatever was read before: what a
+     * decision that a member is silent needs, since a member may have come back since a read.
      */
-    record Member(String agent, Instant lastSeen, Set<String> targets, String policy) {
+    default List<Member> servingNow(String secretId) throws StoreException {
+        return serving(secretId);
+    }
+
+    /**
+     * One agent serving a secret: its id, its last heartbeat, the ids of its targets for it, the
+     * hash of the shared part of its policy for it (null when its record has none), and when its
+     * record was read: a member is silent only if it had been silent past the timeout then.
+     */
+    record Member(String agent, Instant lastSeen, Set<String> targets, String policy, Instant readAt) {
         public Member {
             Objects.requireNonNull(agent, "agent");
             Objects.requireNonNull(lastSeen, "lastSeen");
+            Objects.requireNonNull(readAt, "readAt");
             targets = Set.copyOf(targets);
+        }
+
+        /** A record read the moment it was written. */
+        public Member(String agent, Instant lastSeen, Set<String> targets, String policy) {
+            this(agent, lastSeen, targets, policy, lastSeen);
         }
 
         public Member(String agent, Instant lastSeen, Set<String> targets) {

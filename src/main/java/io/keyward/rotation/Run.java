@@ -21,6 +21,8 @@ final class Run {
     private Journal.Journaled j;
     private SecretData pendingValue;
     private List<Fleet.Member> members;
+    /** True once {@link #members} were read after this run saw the rotation promoted (a member is silent only by such a read). */
+    private boolean membersReadSince;
     /** The key a person handed over (manual issuance), used at STAGED instead of an issuer. */
     private final String supplied;
 
@@ -72,9 +74,9 @@ final class Run {
     }
 
     private Decision.Facts facts() throws StoreException {
-        if (members == null && e().phase().promoted()) members = core.fleet().serving(b.id());
+        if (members == null && e().phase().promoted()) members = core.fleet().serving(b.id()); // perhaps a read kept a while
         return new Decision.Facts(b.source().kind(), core.self(), b.targetIds(), members == null ? List.of() : members,
-                b.grace(), core.settings().memberTimeout(), core.memberPoll(b), now());
+                membersReadSince, b.grace(), core.settings().memberTimeout(), core.memberPoll(b), now());
     }
 
     private Optional<Outcome> perform(Decision.Step step) throws StoreException {
@@ -83,6 +85,11 @@ final class Run {
         if (step instanceof Decision.Step.Revoke) return new Retirement(this).revoke();
         if (step instanceof Decision.Step.AwaitRevocation) return new Retirement(this).awaitRevocation();
         if (step instanceof Decision.Step.Finish f) return new Retirement(this).finish(f.note());
+        if (step instanceof Decision.Step.ReadMembers) {
+            members = core.fleet().servingNow(b.id());
+            membersReadSince = true;
+            return Optional.empty();
+        }
         if (step instanceof Decision.Step.AwaitMembers w) {
             // looked at again before the planned time (a watch): the plan stands, nothing is journaled
             Instant recheck = e().retryAt() != null && e().retryAt().isAfter(now()) && e().lastError() == null

@@ -21,12 +21,22 @@ import java.util.function.Predicate;
  */
 final class Consumers implements AutoCloseable {
 
+    /** The first time a host's application read a key that was no longer accepted. */
+    record Violation(long at, String host, String secret, String key) {
+        @Override
+        public String toString() {
+            return at + " " + host + " " + secret;
+        }
+    }
+
     /** One file a host's application reads, and how to tell that the key in it is accepted. */
     record File(String host, String secret, Path path, Predicate<String> accepted) {}
 
     private final List<File> files;
     private final Set<String> paused = ConcurrentHashMap.newKeySet();
     final List<String> violations = Collections.synchronizedList(new ArrayList<>());
+    /** The first read of each key that was no longer accepted: kept to say which version it was, never printed. */
+    final Map<String, Violation> violating = new ConcurrentHashMap<>();
     final AtomicLong reads = new AtomicLong();
     /** Every key each host's application read, per secret: "host/secret" -> keys. */
     final Map<String, Set<String>> seen = new ConcurrentHashMap<>();
@@ -57,8 +67,9 @@ final class Consumers implements AutoCloseable {
                 reads.incrementAndGet();
                 seen.computeIfAbsent(f.host() + "/" + f.secret(), k -> ConcurrentHashMap.newKeySet()).add(key);
                 if (!f.accepted().test(key) && key.equals(read(f.path())) && !paused.contains(f.host())) {
-                    violations.add(System.currentTimeMillis() + " " + f.host() + " read a key of " + f.secret()
-                            + " that is no longer accepted");
+                    long now = System.currentTimeMillis();
+                    violations.add(now + " " + f.host() + " read a key of " + f.secret() + " that is no longer accepted");
+                    violating.putIfAbsent(f.host() + "/" + key, new Violation(now, f.host(), f.secret(), key));
                 }
             }
             try {

@@ -68,8 +68,8 @@ final class MembersTest {
         store.write(state.child("members").child("broken"), SecretData.of("agent", "x"), OptionalInt.empty());
 
         assertThat(a.serving("db")).containsExactlyInAnyOrder(
-                new Fleet.Member("host-a", Instant.parse("2026-05-04T10:00:00Z"), Set.of("app", "web"), "hash-1"),
-                new Fleet.Member("host-b", Instant.parse("2026-05-04T10:00:30Z"), Set.of("app"), "hash-1"));
+                new Fleet.Member("host-a", Instant.parse("2026-05-04T10:00:00Z"), Set.of("app", "web"), "hash-1", clock.instant()),
+                new Fleet.Member("host-b", Instant.parse("2026-05-04T10:00:30Z"), Set.of("app"), "hash-1", clock.instant()));
         assertThat(a.serving("cache")).as("a secret without targets here is not served here").isEmpty();
         Members.Record rb = a.all().stream().filter(r -> r.agent().equals("host-b")).findFirst().orElseThrow();
         assertThat(rb.host()).isEqualTo("b.example");
@@ -125,7 +125,7 @@ final class MembersTest {
 
         Members reader = members("reader", "r1", "r.example", 2);
         assertThat(reader.serving("secret-2999")).singleElement().isEqualTo(
-                new Fleet.Member("host-a", clock.instant(), Set.of("app", "web"), "hash-" + (2999 % 7)));
+                new Fleet.Member("host-a", clock.instant(), Set.of("app", "web"), "hash-" + (2999 % 7), clock.instant()));
         assertThat(reader.all().get(0).secrets()).hasSize(3000);
         assertThat(store.metadata(state.child("serving").child("host-a")).orElseThrow().currentVersion())
                 .as("the served set is written again only when it changes").isEqualTo(servingVersion);
@@ -138,7 +138,12 @@ final class MembersTest {
         assertThat(reader.serving("db")).hasSize(1);
         members("host-b", "b1", "b.example", 2).register(db("app"));
         assertThat(reader.serving("db")).as("within 5 s: the read before").hasSize(1);
+        members("host-c", "c1", "c.example", 3).register(db("app"));
+        assertThat(reader.servingNow("db")).as("read now, whatever was read before").hasSize(3);
+        members("host-b", "b1", "b.example", 2).forget("host-c");
+        assertThat(reader.serving("db")).as("the latest read is kept").hasSize(3);
         clock.advance(Members.FRESH);
         assertThat(reader.serving("db")).hasSize(2);
+        assertThat(reader.serving("db")).allSatisfy(m -> assertThat(m.readAt()).as("when the records were read").isEqualTo(clock.instant()));
     }
 }

@@ -26,7 +26,15 @@ final class DecisionTest {
     }
 
     private static Decision.Facts facts(Source source, Set<String> mine, List<Fleet.Member> others, Instant now) {
-        return new Decision.Facts(source, "a", mine, others, GRACE, TIMEOUT, Duration.ofMinutes(1), now);
+        // the members' records read at the time of the decision, after the rotation was promoted
+        List<Fleet.Member> read = others.stream()
+                .map(m -> new Fleet.Member(m.agent(), m.lastSeen(), m.targets(), m.policy(), now)).toList();
+        return new Decision.Facts(source, "a", mine, read, true, GRACE, TIMEOUT, Duration.ofMinutes(1), now);
+    }
+
+    /** An issued key with target app here, and the members as they were read ({@code since}: after the promotion was seen). */
+    private static Decision.Facts asRead(List<Fleet.Member> others, boolean since, Instant now) {
+        return new Decision.Facts(Source.ISSUED, "a", Set.of("app"), others, since, GRACE, TIMEOUT, Duration.ofMinutes(1), now);
     }
 
     private static Fleet.Member member(String agent, Instant seen, String... targets) {
@@ -114,6 +122,30 @@ final class DecisionTest {
         assertThat(Decision.next(cDone.mark(Decision.silentMark("b"), now), f)).isInstanceOf(Step.Delivered.class);
     }
 
+
+    @Test
+    void promoted_aMemberIsSilentByTheTimeItsRecordWasRead_notByHowOldTheReadIs() {
+        JournalEntry e = acked(entry(Phase.PROMOTED, 1), "a", "app", T0);
+        Instant now = T0.plus(TIMEOUT).plusSeconds(30);
+        // b's heartbeat was 20 s old when its record was read; the read is kept, and now it is older than the timeout
+        Fleet.Member b = new Fleet.Member("b", T0, Set.of("app"), null, T0.plusSeconds(20));
+        Decision.Facts f = asRead(List.of(b), true, now);
+        assertThat(Decision.next(e, f)).as("b was live when read: it counts").isEqualTo(
+                new Step.AwaitMembers(List.of("b/app"), now.plusSeconds(60)));
+    }
+
+    @Test
+    void promoted_aMemberSilentInARecordReadBeforeThePromotionWasSeen_isReadAgain() {
+        JournalEntry e = acked(entry(Phase.PROMOTED, 1), "a", "app", T0);
+        Instant seen = T0.plus(TIMEOUT).plusSeconds(60);
+        // read when b had been silent past the timeout, but before this agent saw the rotation promoted: b may be back
+        Fleet.Member old = new Fleet.Member("b", T0, Set.of("app"), null, seen.minusSeconds(1));
+        Decision.Facts f = asRead(List.of(old), false, seen.plusSeconds(5));
+        assertThat(Decision.next(e, f)).isEqualTo(new Step.ReadMembers());
+        Fleet.Member fresh = new Fleet.Member("b", T0, Set.of("app"), null, seen.plusSeconds(5));
+        Decision.Facts again = asRead(List.of(fresh), true, seen.plusSeconds(5));
+        assertThat(Decision.next(e, again)).as("silent by a read made since").isEqualTo(new Step.AnnounceSilent(List.of("b")));
+    }
     @Test
     void promoted_firstValueOrGeneratedValue_doesNotWaitForOtherMembers() {
         JournalEntry first = acked(entry(Phase.PROMOTED, 0), "a", "app", T0);

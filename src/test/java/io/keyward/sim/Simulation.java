@@ -38,6 +38,8 @@ final class Simulation {
     static final Instant START = Instant.parse("2026-01-05T00:00:00Z");
     static final Duration LEASE = Duration.ofMinutes(2);
     static final Duration MEMBER_TIMEOUT = Duration.ofMinutes(15);
+    /** How long an agent's read of the membership records is reused: never, or up to half the timeout. */
+    static final List<Duration> MEMBER_READS = List.of(Duration.ZERO, Duration.ofMinutes(8), Duration.ofMinutes(8));
     static final SecretPath STATE = SecretPath.of("secret", "keyward");
     private static final Map<String, Policy.SecretPolicy> POLICIES = new ConcurrentHashMap<>();
 
@@ -93,7 +95,8 @@ final class Simulation {
         void start() {
             SimParts.FaultyStore view = new SimParts.FaultyStore(world.store, world.faults,
                     (p, v, d) -> world.audit.written(id, p, v, d));
-            members = new Members(view, STATE, world.clock, Duration.ZERO,
+            // membership reads kept for a while, as the service keeps them (5 s against a 10 s timeout at worst)
+            members = new Members(view, STATE, world.clock, MEMBER_READS.get(world.random.nextInt(MEMBER_READS.size())),
                     new Members.Identity(id, id + "-" + (++world.processes), host, 0, "sim"));
             rotator = Rotator.builder(view, new Rotator.Settings(STATE, id, LEASE, MEMBER_TIMEOUT))
                     .audit(e -> world.audit.audited(id, e), fingerprints).clock(world.clock).waits(d -> { }, world.random::nextDouble)
@@ -220,8 +223,9 @@ final class Simulation {
         else if (k < 52) world.act(a, s, "resume", b -> a.rotator.resume(b));
         else if (k < 55) world.act(a, s, "rotate --now", b -> a.rotator.rotate(b, true, false, "manual"));
         else if (k < 56) world.act(a, s, "rotate --emergency", b -> a.rotator.rotate(b, true, true, "emergency"));
-        else if (k < 68) world.tick(Duration.ofSeconds(1 + r.nextInt(180)));
-        else if (k < 70) world.tick(Duration.ofMinutes(5 + r.nextInt(40)));
+        else if (k < 66) world.tick(Duration.ofSeconds(1 + r.nextInt(180)));
+        else if (k < 67) world.tick(Duration.ofMinutes(5 + r.nextInt(40)));
+        else if (k < 70) world.away(a, Duration.ofMinutes(5 + r.nextInt(40))); // a host down a long while, then back
         else if (k < 74) world.crash(a);
         else if (k < 80) world.restart(a);
         else if (k < 81) world.silence(a);

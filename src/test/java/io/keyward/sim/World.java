@@ -126,6 +126,25 @@ final class World {
         }
     }
 
+    /**
+     * A host down for a while (perhaps past the member timeout) while another agent rotates a
+     * secret, and started again just before that agent rotates once more: its read of the members
+     * may be from the absence.
+     */
+    void away(Simulation.Agent a, Duration d) {
+        List<Simulation.Agent> up = agents.stream().filter(x -> x != a && x.state == Simulation.State.UP).toList();
+        if (a.state != Simulation.State.UP || up.isEmpty()) return;
+        Simulation.Agent other = up.get(random.nextInt(up.size()));
+        Simulation.Secret s = secrets.get(random.nextInt(secrets.size()));
+        log(a.id + " away for " + d.toMinutes() + " min");
+        crash(a);
+        tick(d);
+        act(other, s, "rotate --now", b -> other.rotator.rotate(b, true, false, "manual"));
+        restart(a);
+        tick(Duration.ofSeconds(random.nextInt(120)));
+        act(other, s, "rotate --now", b -> other.rotator.rotate(b, true, false, "manual"));
+    }
+
     void silence(Simulation.Agent a) {
         a.crash();
         a.state = Simulation.State.SILENT;
