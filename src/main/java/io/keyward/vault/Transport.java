@@ -152,8 +152,9 @@ final class Transport implements AutoCloseable {
             // Callers decide what these mean (absent, CAS conflict, denied).
             return new Reply(status, parsed);
         }
-        throw new VaultAccessException(op, address, path, status, scrub(errors(parsed), hide),
-                retryableStatus(status), null);
+        String errors = errors(parsed);
+        throw new VaultAccessException(op, address, path, status, scrub(errors, hide),
+                retryableStatus(status), false, mayHaveApplied(status, errors), null);
     }
 
     private static boolean redirect(int status) {
@@ -173,8 +174,22 @@ final class Transport implements AutoCloseable {
     }
 
     VaultAccessException failure(String op, String path, Reply reply, Collection<String> hide) {
-        return new VaultAccessException(op, address, path, reply.status(), scrub(errors(reply.body()), hide),
-                retryableStatus(reply.status()), null);
+        String errors = errors(reply.body());
+        return new VaultAccessException(op, address, path, reply.status(), scrub(errors, hide),
+                retryableStatus(reply.status()), false, mayHaveApplied(reply.status(), errors), null);
+    }
+
+    /**
+     * Whether a request answered with this error may still have been carried out. A raft leader
+     * that loses its leadership while committing answers 500 ("leadership lost while committing
+     * log") and the entry may yet be committed by the next leader; a standby whose forwarding to
+     * the leader broke, or a proxy in front (502, 504), cannot tell either. Only answers given
+     * before anything was applied are sure: sealed or no active node (503, and a standby's 500
+     * "local node not active but active cluster node not found"), not implemented (501).
+     */
+    static boolean mayHaveApplied(int status, String errors) {
+        if (status < 500 || status == 501 || status == 503) return false;
+        return !errors.contains("local node not active but active cluster node not found") && !errors.contains("Vault is sealed");
     }
 
     /** Why a request got no HTTP answer, whether it may have reached Vault, and whether trying again may help. */

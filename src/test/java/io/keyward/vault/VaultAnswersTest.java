@@ -99,6 +99,27 @@ final class VaultAnswersTest {
     }
 
     @Test
+    void write_http500FromALeaderLosingItsLeadership_mayHaveLanded_andIsAuditedUnknown() throws Exception {
+        VaultClient c = connect(3);
+        server.enqueue(json(500, "{\"errors\":[\"leadership lost while committing log\"]}"));
+        server.enqueue(json(500, "{\"errors\":[\"local node not active but active cluster node not found\"]}"));
+        server.enqueue(json(503, "{\"errors\":[\"Vault is sealed\"]}"));
+        SecretPath p = SecretPath.of("secret", "a");
+        List<Boolean> unknown = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            try {
+                c.write(p, SecretData.of("k", "v"), OptionalInt.of(1));
+            } catch (VaultAccessException e) {
+                unknown.add(e.outcomeUnknown());
+            }
+        }
+        assertThat(unknown).as("may have landed: lost leadership; not: no active node, sealed").containsExactly(true, false, false);
+        List<String> outcomes = java.nio.file.Files.readAllLines(audit.file()).stream()
+                .filter(l -> l.contains("\"vault.write\"")).map(l -> l.replaceAll(".*\"outcome\":\"([a-z]+)\".*", "$1")).toList();
+        assertThat(outcomes).containsExactly("unknown", "failed", "failed");
+    }
+
+    @Test
     void write_errorEchoingTheValue_neverShowsIt() throws Exception {
         VaultClient c = connect(1);
         String value = Leaks.secret("echoed");
