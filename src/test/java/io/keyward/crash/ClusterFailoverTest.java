@@ -22,7 +22,9 @@ import org.junit.jupiter.api.Test;
  * sealed, then a standby); at each kill one of the services is SIGKILLed too and started again, so
  * that it logs in and registers during the election. Each election is an outage to wait for:
  * neither service exits, no application reads a revoked key, every file ends on the live value,
- * and no check-and-set is lost to a standby's older state. {@code -Dcluster.seed=S} replays the kill times.
+ * no check-and-set is lost to a standby's older state, and every journal version in Vault has its
+ * audit lines: announced before, and its write audited {@code ok} or {@code unknown}, never failed
+ * ({@link JournalTrail}). {@code -Dcluster.seed=S} replays the kill times.
  */
 final class ClusterFailoverTest {
 
@@ -96,8 +98,14 @@ final class ClusterFailoverTest {
             List<String> off = new ArrayList<>();
             int versions = 0;
             int conflicts = 0;
+            List<String> trail = new ArrayList<>();
+            List<String> untrue = new ArrayList<>();
             for (int i = 0; i < HOSTS.size(); i++) {
                 String host = HOSTS.get(i);
+                JournalTrail.Found found = JournalTrail.check(admin, "cluster-" + host, SevenSecrets.IDS,
+                        logs.resolve("audit-" + host + ".jsonl"));
+                trail.add(host + ": " + found);
+                untrue.addAll(found.problems());
                 off.addAll(SevenSecrets.offLive(admin, "cluster-" + host, "cluster/" + host, work.resolve("files-" + host)));
                 for (String id : SevenSecrets.IDS) {
                     versions += SevenSecrets.live(admin, "cluster/" + host + "/" + id).path("metadata").path("version").asInt();
@@ -106,17 +114,18 @@ final class ClusterFailoverTest {
                         .filter(l -> l.contains("check-and-set conflict")).count();
             }
             String figures = String.format("cluster: leader_kills=%d hosts=%d reads=%d revoked_reads=%d versions=%d"
-                    + " cas_conflicts=%d exits=%d files_off_live=%d outage_ms=%d seconds=%d seed=%d", KILLS, HOSTS.size(),
+                    + " cas_conflicts=%d exits=%d files_off_live=%d outage_ms=%d seconds=%d seed=%d %s", KILLS, HOSTS.size(),
                     reads, revoked, versions, conflicts, exits.size(), off.size(), outageMs,
-                    (System.nanoTime() - t0) / 1_000_000_000L, seed);
+                    (System.nanoTime() - t0) / 1_000_000_000L, seed, trail);
             System.out.println(figures);
             Files.writeString(logs.resolve("summary.txt"), figures + "\n" + String.join("\n", seen) + "\n"
-                    + String.join("\n", off) + "\n" + String.join("\n", exits) + "\n");
+                    + String.join("\n", off) + "\n" + String.join("\n", exits) + "\n" + String.join("\n", untrue) + "\n");
             assertThat(exits).as("services that exited during a failover").isEmpty();
             assertThat(revoked).as("reads of a revoked key: " + seen).isZero();
             assertThat(off).as("files not on Vault's live value at the end").isEmpty();
             assertThat(versions).as("every secret rotated twice: " + figures)
                     .isGreaterThanOrEqualTo(2 * HOSTS.size() * SevenSecrets.IDS.size());
+            assertThat(untrue).as("journal versions whose audit trail is missing or untrue: " + trail).isEmpty();
             assertThat(conflicts).as("check-and-set conflicts, with one agent per journal: " + figures).isZero();
         }
     }
