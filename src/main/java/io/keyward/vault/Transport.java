@@ -23,8 +23,16 @@ import tools.jackson.databind.json.JsonMapper;
  */
 final class Transport implements AutoCloseable {
 
-    /** An answer from Vault: status and parsed body (empty object for no body). */
-    record Reply(int status, JsonNode body) {
+    /**
+     * An answer from Vault: status and parsed body (empty object for no body). {@code forwarded}: a
+     * write that a standby redirected before this answer came; OpenBao redirects when forwarding
+     * to the active node failed, and the active node may have carried it out all the same.
+     */
+    record Reply(int status, JsonNode body, boolean forwarded) {
+        Reply(int status, JsonNode body) {
+            this(status, body, false);
+        }
+
         boolean ok() {
             return status == 200 || status == 204;
         }
@@ -108,20 +116,25 @@ final class Transport implements AutoCloseable {
         String sent = query == null ? path : path + (path.contains("?") ? "&" : "?") + query;
         URI at = settings.address();
         VaultHttp via = http;
-        for (int hop = 0; ; hop++) {
+        boolean write = !method.equals("GET");
+        int hop = 0;
+        for (; ; hop++) {
             try {
                 answer = via.send(method, sent, token, body, consistent);
             } catch (IOException e) {
                 Failure f = describe(e, hide);
                 String why = hop == 0 ? f.why() : f.why() + " at the active node " + origin(at) + " (a standby redirected there)";
-                throw new VaultAccessException(op, address, path, 0, why, f.retryable(), f.neverSent(), f.answerLost(), null);
+                boolean forwarded = hop > 0 && write; // the standby may have forwarded it before it redirected
+                throw new VaultAccessException(op, address, path, 0, why, f.retryable(), f.neverSent() && !forwarded,
+                        f.answerLost() || forwarded, null);
             } catch (RuntimeException e) {
                 throw new VaultAccessException(op, address, path, 0,
                         "unexpected client failure: " + e.getClass().getSimpleName(), false, null);
             }
             if (!redirect(answer.status()) || answer.location() == null || hop == MAX_REDIRECTS) break;
-            // a standby that does not forward (or cannot reach the active node) points at it: the request
-            // was not carried out, so it goes there as it is, token included, as Vault's own client does
+            // a standby that does not forward, or whose forwarding failed, points at the active node: the
+            // request goes there as it is, token included, as Vault's own client does (a write may
+            // have been carried out through the failed forwarding: its answer then says so)
             URI next;
             try {
                 next = at.resolve(answer.location());
@@ -142,19 +155,20 @@ final class Transport implements AutoCloseable {
             throw new VaultAccessException(op, address, path, status, (answer.location() == null
                     ? "redirected without a Location" : "redirected " + (MAX_REDIRECTS + 1) + " times, last to "
                     + Transport.firstLine(answer.location())) + " (a standby while the cluster has no active node?)",
-                    true, true, false, null);
+                    true, !write, write, null);
         }
+        boolean forwarded = write && hop > 0;
         JsonNode parsed = parse(answer.body());
         if (status == 200 || status == 204) {
-            return new Reply(status, parsed);
+            return new Reply(status, parsed, forwarded);
         }
         if (status == 404 || status == 400 || status == 403 || status == 401) {
             // Callers decide what these mean (absent, CAS conflict, denied).
-            return new Reply(status, parsed);
+            return new Reply(status, parsed, forwarded);
         }
         String errors = errors(parsed);
         throw new VaultAccessException(op, address, path, status, scrub(errors, hide),
-                retryableStatus(status), false, mayHaveApplied(status, errors), null);
+                retryableStatus(status), false, forwarded || mayHaveApplied(status, errors), null);
     }
 
     private static boolean redirect(int status) {
@@ -176,7 +190,7 @@ final class Transport implements AutoCloseable {
     VaultAccessException failure(String op, String path, Reply reply, Collection<String> hide) {
         String errors = errors(reply.body());
         return new VaultAccessException(op, address, path, reply.status(), scrub(errors, hide),
-                retryableStatus(reply.status()), false, mayHaveApplied(reply.status(), errors), null);
+                retryableStatus(reply.status()), false, reply.forwarded() || mayHaveApplied(reply.status(), errors), null);
     }
 
     /**

@@ -120,6 +120,27 @@ final class VaultAnswersTest {
     }
 
     @Test
+    void write_redirectedByAStandbyWhoseForwardingFailed_mayHaveLanded_evenWhenTheActiveNodeSaysConflict() throws Exception {
+        VaultClient c = connect(3);
+        String at = server.url("/v1/secret/data/a").toString();
+        server.enqueue(new MockResponse.Builder().code(307).setHeader("Location", at).build());
+        server.enqueue(json(400, "{\"errors\":[\"check-and-set parameter did not match the current version\"]}"));
+        server.enqueue(new MockResponse.Builder().code(307)
+                .setHeader("Location", "http://127.0.0.1:" + io.keyward.testing.TestPorts.free() + "/v1/secret/data/a").build());
+        SecretPath p = SecretPath.of("secret", "a");
+
+        Throwable conflict = org.assertj.core.api.Assertions.catchThrowable(() -> c.write(p, SecretData.of("k", "v"), OptionalInt.of(1)));
+        Throwable refused = org.assertj.core.api.Assertions.catchThrowable(() -> c.write(p, SecretData.of("k", "v"), OptionalInt.of(1)));
+
+        assertThat(conflict).as("the version in the way may be this write's own").isInstanceOf(VaultAccessException.class)
+                .isNotInstanceOf(io.keyward.rotation.CasConflictException.class);
+        assertThat(((VaultAccessException) conflict).outcomeUnknown()).isTrue();
+        assertThat(refused).isInstanceOf(VaultAccessException.class).hasMessageContaining("connection refused");
+        assertThat(((VaultAccessException) refused).outcomeUnknown()).as("forwarded before the redirect").isTrue();
+        assertThat(server.getRequestCount()).as("neither repeated").isEqualTo(4);
+    }
+
+    @Test
     void write_errorEchoingTheValue_neverShowsIt() throws Exception {
         VaultClient c = connect(1);
         String value = Leaks.secret("echoed");
