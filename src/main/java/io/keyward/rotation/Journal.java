@@ -59,14 +59,23 @@ public final class Journal {
         return p;
     }
 
+    /** Written before a write whose answer was lost is looked for, so that the read sees the newest state. */
+    SecretPath settlingPath(String secretId) {
+        return state.child("settling").child(secretId);
+    }
+
     SecretPath inFlightPath(String secretId) {
         return state.child("inflight").child(secretId);
     }
 
-    /** The secret's journal, if it has one; a write of it whose answer was lost is settled first. */
+    /**
+     * The secret's journal, if it has one. A write of it whose answer was lost is settled first;
+     * while it cannot be (Vault does not answer), the journal is not read at all: a step written
+     * on top of an unsettled one would make the trail say the earlier one did not land when the
+     * check at last finds the later one in its place.
+     */
     Optional<Journaled> read(String secretId) throws StoreException {
-        Unsure open = unsure.get(secretId);
-        if (open != null) settle(open, true);
+        settleOpen(secretId);
         Optional<VersionedSecret> v = store.read(journalPath(secretId));
         if (v.isEmpty()) return Optional.empty();
         return Optional.of(new Journaled(JournalCodec.fromData(secretId, v.get().data()), v.get().version()));
@@ -112,6 +121,7 @@ public final class Journal {
      * line says so; when even that read fails, the next read of the journal settles it.
      */
     private int write(JournalEntry next, Phase before, int expected) throws StoreException {
+        settleOpen(next.secretId());
         audit.announce(Core.stepEvent(next, "journal.intent", AuditEvent.Outcome.PENDING, null)
                 .attribute("journal_version", expected + 1).build());
         try {
@@ -133,6 +143,15 @@ public final class Journal {
         }
     }
 
+    /** Settles the secret's write whose answer was lost, if there is one; fails while that cannot be done. */
+    private void settleOpen(String secretId) throws StoreException {
+        Unsure open = unsure.get(secretId);
+        if (open != null && settle(open, true).isEmpty()) {
+            throw new StoreException("the journal of " + secretId + " is not read until the write of v" + (open.expected() + 1)
+                    + " whose answer was lost is settled: Vault did not answer the check (retried at the next step)");
+        }
+    }
+
     /**
      * Reads the version an unanswered write would have made and audits whether it landed. Empty
      * when Vault did not answer this time either. {@code late}: the write's own step is audited
@@ -142,6 +161,11 @@ public final class Journal {
         String id = open.written().secretId();
         Optional<VersionedSecret> at;
         try {
+            // The lost answer carried the state it made, so a standby may still be behind the write:
+            // a write of this agent's own (made by the active node, its answer naming the state
+            // after it) brings the read that follows up to every write made before.
+            store.write(settlingPath(id), SecretData.of(java.util.Map.of("rotation", String.valueOf(open.written().rotationId()),
+                    "journal_version", String.valueOf(open.expected() + 1))), OptionalInt.empty());
             at = store.read(journalPath(id), open.expected() + 1);
         } catch (VersionGoneException gone) {
             at = Optional.empty();

@@ -168,6 +168,28 @@ final class RotationUnderFaultsTest {
     }
 
     @Test
+    void anAnswerLostAndVaultGoneBeforeTheCheck_noStepIsWrittenOnTopUntilTheWriteIsSettled() throws Exception {
+        Agent a = agent(TestDirs.fresh("faults").resolve("audit.jsonl"), Duration.ofSeconds(2), (id, rotation, phase) -> {
+            if (phase == Phase.STAGED) proxy.dropAnswers(RotationUnderFaultsTest::journalWrite, 1, () -> proxy.mode(FaultProxy.Mode.REFUSE));
+        });
+        RotationFixture.Secret s = f.randomSecret("30d");
+        Outcome o = a.rotator().rotate(s.binding(), true, false, "manual");
+        assertThat(o).isInstanceOf(Outcome.Stopped.class);
+        assertThat(proxy.answersDropped()).isEqualTo(1);
+        Outcome again = a.rotator().resume(s.binding());
+        assertThat(again).isInstanceOf(Outcome.Unavailable.class);
+        assertThat(again.describe()).contains("is not read until the write of v").contains("whose answer was lost is settled");
+        proxy.mode(FaultProxy.Mode.FORWARD);
+        Outcome done = resumeUntilDone(a.rotator(), s.binding(), Duration.ofSeconds(20));
+        assertThat(done).as(done.describe()).isInstanceOf(Outcome.Completed.class);
+        List<JsonNode> settled = a.lines().stream().filter(l -> l.path("event").asString().equals("journal.settled")).toList();
+        assertThat(settled).as("the lost write is settled once, as landed, before any step is written on top").hasSize(1);
+        assertThat(settled.get(0).path("detail").asString()).startsWith("the write whose answer was lost landed as v");
+        assertThat(a.steps(((Outcome.Completed) done).rotationId())).contains("claimed", "staged", "promoted", "retired");
+        assertThat(s.target().holds()).isEqualTo(f.live(s).orElseThrow());
+    }
+
+    @Test
     void vaultDownForThirtySecondsMidRotation_theRotationCompletesAfterwards() throws Exception {
         Agent a = faultAt(Phase.PROMOTED, FaultProxy.Mode.REFUSE, Duration.ofSeconds(2));
         RotationFixture.Secret s = f.randomSecret("30d");

@@ -58,6 +58,8 @@ public final class FaultProxy implements AutoCloseable {
     private volatile Mode mode = Mode.FORWARD;
     private volatile Predicate<Request> dropAnswer = r -> false;
     private volatile int dropBudget;
+    /** Run once when the next answer is thrown away, before the client hears anything. */
+    private volatile Runnable afterDrop = () -> {};
     private volatile ServerSocket server;
     private volatile Socket placeholder;
     private volatile boolean closed;
@@ -117,8 +119,14 @@ public final class FaultProxy implements AutoCloseable {
      * server's answer is thrown away: the client's connection is reset instead.
      */
     public synchronized void dropAnswers(Predicate<Request> which, int count) {
+        dropAnswers(which, count, () -> {});
+    }
+
+    /** The same, and {@code then} runs when the first of those answers is thrown away (such as a switch to another fault). */
+    public synchronized void dropAnswers(Predicate<Request> which, int count, Runnable then) {
         dropAnswer = which;
         dropBudget = count;
+        afterDrop = then;
     }
 
     /** How many answers were thrown away after their request reached the server. */
@@ -256,6 +264,9 @@ public final class FaultProxy implements AutoCloseable {
             while ((n = in.read(buf)) >= 0) {
                 if (dropNext.get() || mode == Mode.STALL) {
                     if (mode != Mode.STALL) {
+                        Runnable then = afterDrop;
+                        afterDrop = () -> {};
+                        then.run();
                         reset(client);
                         return;
                     }
