@@ -9,8 +9,9 @@ read and the check). Runs until SIGTERM or until STOP (a file) exists, then writ
 SPEC is a JSON file: {"issuer_state": DIR, "interval_ms": N, "files": [{"path", "format", "field",
 "template", "issuer_state"}]} (a file's issuer_state, if given, is where its keys are judged), format one
 of raw, env, json, properties, template. OUT gets {"reads", "revoked_reads",
-"episodes", "unknown_reads", "files": {path: reads}, "examples": [...]}; keys are named by a short hash,
-never shown.
+"episodes", "unknown_reads", "backward", "files": {path: reads}, "examples": [...]}; "backward" counts the
+times a file went back to a key it had held before another (a version delivered again out of order);
+keys are named by a short hash, never shown.
 """
 import hashlib
 import json
@@ -80,7 +81,9 @@ def short(k):
     return hashlib.sha256(k.encode()).hexdigest()[:12]
 
 
-reads = revoked = unknown = episodes = 0
+reads = revoked = unknown = episodes = backward = 0
+held = {f["path"]: set() for f in spec["files"]}  # path -> hashes of every key the file has held
+last = {}  # path -> hash of the key read last
 per_file = {f["path"]: 0 for f in spec["files"]}
 bad = {}  # path -> key hash of the episode in progress
 examples = []
@@ -91,6 +94,14 @@ while running and not (stop and os.path.exists(stop)):
             continue
         reads += 1
         per_file[f["path"]] += 1
+        h = short(k)
+        if last.get(f["path"]) != h:
+            if h in held[f["path"]]:
+                backward += 1
+                if len(examples) < 20:
+                    examples.append({"at_ms": int(time.time() * 1000), "path": f["path"], "key": h, "backward": True})
+            held[f["path"]].add(h)
+            last[f["path"]] = h
         issuer = f.get("issuer_state", state)
         if os.path.exists(os.path.join(issuer, "revoked", k)):
             if read(f) == k:
@@ -108,5 +119,5 @@ while running and not (stop and os.path.exists(stop)):
 
 with open(out + ".tmp", "w") as h:
     json.dump({"reads": reads, "revoked_reads": revoked, "episodes": episodes, "unknown_reads": unknown,
-               "files": per_file, "examples": examples}, h)
+               "backward": backward, "files": per_file, "examples": examples}, h)
 os.replace(out + ".tmp", out)

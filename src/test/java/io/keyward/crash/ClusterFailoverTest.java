@@ -2,11 +2,13 @@ package io.keyward.crash;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.keyward.rotation.Phase;
 import io.keyward.testing.KeywardProcess;
 import io.keyward.testing.LocalCluster;
 import io.keyward.testing.OutsideConsumer;
 import io.keyward.testing.TestDirs;
 import io.keyward.testing.TestVault;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -20,8 +22,10 @@ import org.junit.jupiter.api.Test;
  * times while two hosts rotate and watch their seven secrets, one host pointed at a standby, the
  * other at the node that leads at first (so it meets a node that is down, then one that comes back
  * sealed, then a standby); at each kill one of the services is SIGKILLed too and started again, so
- * that it logs in and registers during the election. Each election is an outage to wait for:
- * neither service exits, no application reads a revoked key, every file ends on the live value,
+ * that it logs in and registers during the election. Then the leader is killed once right after a
+ * rotation (of either host) enters each phase, so that each step meets an election; the node
+ * comes back as soon as another leads. Each election is an outage to wait for: neither service
+ * exits, no application reads a revoked key or goes back to a key it held before, every file ends on the live value,
  * no check-and-set is lost to a standby's older state, and every journal version in Vault has its
  * audit lines: announced before, and its write audited {@code ok} or {@code unknown}, never failed
  * ({@link JournalTrail}). {@code -Dcluster.seed=S} replays the kill times.
@@ -30,6 +34,9 @@ final class ClusterFailoverTest {
 
     private static final int KILLS = 3;
     private static final List<String> HOSTS = List.of("on-standby", "on-leader");
+    /** The leader is killed once right after a rotation enters each of these phases. */
+    private static final List<Phase> BOUNDARIES = List.of(Phase.CLAIMED, Phase.STAGED, Phase.APPLIED, Phase.VERIFIED,
+            Phase.PROMOTED, Phase.DELIVERED, Phase.RETIRED);
 
     @Test
     void leaderKilledThreeTimes_servicesWaitThroughEachElection_andNoApplicationReadsARevokedKey() throws Exception {
@@ -45,6 +52,8 @@ final class ClusterFailoverTest {
             List<KeywardProcess> services = new ArrayList<>();
             List<OutsideConsumer> apps = new ArrayList<>();
             List<String> exits = new ArrayList<>();
+            List<String> boundaries = new ArrayList<>();
+            List<String> missed = new ArrayList<>();
             long outageMs = 0;
             long t0 = System.nanoTime();
             try {
@@ -76,6 +85,24 @@ final class ClusterFailoverTest {
                     }
                     if (!exits.isEmpty()) break;
                 }
+                for (Phase boundary : BOUNDARIES) {
+                    if (!exits.isEmpty()) break;
+                    String met = awaitBoundary(logs, boundary);
+                    if (met == null) {
+                        missed.add(boundary.word());
+                        continue;
+                    }
+                    int leader = cluster.leader();
+                    long o = System.nanoTime();
+                    cluster.kill(leader); // the step after this boundary meets an election
+                    boundaries.add(boundary.word() + "@" + met);
+                    cluster.leader();
+                    cluster.restart(leader);
+                    outageMs += (System.nanoTime() - o) / 1_000_000;
+                    for (KeywardProcess s : services) {
+                        if (!s.alive()) exits.add(s.name() + " exited after the kill at " + boundary.word() + ": " + s.tail());
+                    }
+                }
                 admin = cluster.via(cluster.leader());
                 for (int i = 0; i < HOSTS.size() && exits.isEmpty(); i++) {
                     String host = HOSTS.get(i);
@@ -88,11 +115,13 @@ final class ClusterFailoverTest {
             SevenSecrets.trackKeys(issuer);
             long reads = 0;
             long revoked = 0;
+            long backward = 0;
             List<String> seen = new ArrayList<>();
             for (OutsideConsumer app : apps) {
                 OutsideConsumer.Figures f = app.stop();
                 reads += f.reads();
                 revoked += f.revokedReads();
+                backward += f.backward();
                 seen.add(f.toString());
             }
             List<String> off = new ArrayList<>();
@@ -113,21 +142,61 @@ final class ClusterFailoverTest {
                 conflicts += (int) services.get(i).log().lines()
                         .filter(l -> l.contains("check-and-set conflict")).count();
             }
-            String figures = String.format("cluster: leader_kills=%d hosts=%d reads=%d revoked_reads=%d versions=%d"
-                    + " cas_conflicts=%d exits=%d files_off_live=%d outage_ms=%d seconds=%d seed=%d %s", KILLS, HOSTS.size(),
-                    reads, revoked, versions, conflicts, exits.size(), off.size(), outageMs,
-                    (System.nanoTime() - t0) / 1_000_000_000L, seed, trail);
+            String figures = String.format("cluster: leader_kills=%d hosts=%d reads=%d revoked_reads=%d backward=%d versions=%d"
+                    + " cas_conflicts=%d exits=%d files_off_live=%d outage_ms=%d seconds=%d seed=%d boundaries=%s %s",
+                    KILLS + boundaries.size(), HOSTS.size(), reads, revoked, backward, versions, conflicts, exits.size(),
+                    off.size(), outageMs, (System.nanoTime() - t0) / 1_000_000_000L, seed, boundaries, trail);
             System.out.println(figures);
             Files.writeString(logs.resolve("summary.txt"), figures + "\n" + String.join("\n", seen) + "\n"
                     + String.join("\n", off) + "\n" + String.join("\n", exits) + "\n" + String.join("\n", untrue) + "\n");
             assertThat(exits).as("services that exited during a failover").isEmpty();
             assertThat(revoked).as("reads of a revoked key: " + seen).isZero();
+            assertThat(backward).as("files that went back to a key they held before: " + seen).isZero();
+            assertThat(missed).as("phase boundaries no rotation reached within 90 s: " + figures).isEmpty();
             assertThat(off).as("files not on Vault's live value at the end").isEmpty();
             assertThat(versions).as("every secret rotated twice: " + figures)
                     .isGreaterThanOrEqualTo(2 * HOSTS.size() * SevenSecrets.IDS.size());
             assertThat(untrue).as("journal versions whose audit trail is missing or untrue: " + trail).isEmpty();
             assertThat(conflicts).as("check-and-set conflicts, with one agent per journal: " + figures).isZero();
         }
+    }
+
+    /**
+     * Waits (at most 90 s) for the next audit line, on either host, of a rotation entering {@code
+     * phase}: the line comes right after the journal write, so a kill then lands on the next step.
+     * Returns the host and secret, or null.
+     */
+    private static String awaitBoundary(Path logs, Phase phase) throws IOException, InterruptedException {
+        String event = "\"event\":\"rotation." + phase.word() + "\"";
+        Map<String, Long> from = new java.util.HashMap<>();
+        for (String host : HOSTS) {
+            Path audit = logs.resolve("audit-" + host + ".jsonl");
+            from.put(host, Files.exists(audit) ? Files.size(audit) : 0);
+        }
+        long until = System.nanoTime() + 90_000_000_000L;
+        while (System.nanoTime() < until) {
+            for (String host : HOSTS) {
+                Path audit = logs.resolve("audit-" + host + ".jsonl");
+                long size = Files.exists(audit) ? Files.size(audit) : 0;
+                if (size <= from.get(host)) continue;
+                try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(audit.toFile(), "r")) {
+                    f.seek(from.get(host));
+                    byte[] added = new byte[(int) (size - from.get(host))];
+                    f.readFully(added);
+                    String text = new String(added, java.nio.charset.StandardCharsets.UTF_8);
+                    int end = text.lastIndexOf('\n');
+                    if (end < 0) continue;
+                    from.put(host, from.get(host) + text.substring(0, end + 1).getBytes(java.nio.charset.StandardCharsets.UTF_8).length);
+                    for (String line : text.substring(0, end).split("\n")) {
+                        if (line.contains(event) && line.contains("\"outcome\":\"ok\"")) {
+                            return host + ":" + line.replaceAll(".*\"path\":\"([^\"]*)\".*", "$1");
+                        }
+                    }
+                }
+            }
+            Thread.sleep(2);
+        }
+        return null;
     }
 
     /** Waits (at most 120 s) until every secret of a host has a second version: rotations went on after the kills. */

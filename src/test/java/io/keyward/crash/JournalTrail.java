@@ -14,9 +14,10 @@ import tools.jackson.databind.json.JsonMapper;
  * Holds a host's audit file to what Vault's journal says happened: every journal version Vault
  * still keeps was announced by a {@code journal.intent} line of its phase, rotation and version,
  * and the Vault write after that line is audited {@code ok} at that version or {@code unknown}
- * (its answer lost), never as failed or a conflict, since it landed. An {@code unknown} answer is
- * followed by the {@code journal.settled} line that says it landed, unless Vault stayed silent or the
- * service was killed first. Lines are read from the file, as a person reading the trail would.
+ * (its answer lost), never as failed or a conflict, since it landed. A version written by an
+ * attempt repeated after an earlier one did not land is told by the later one; an {@code unknown}
+ * answer tells it by the {@code journal.settled} line that says it landed (or by none, when Vault
+ * stayed silent or the service was killed first), never by one that says it did not. Lines are read from the file, as a person reading the trail would.
  */
 final class JournalTrail {
 
@@ -77,16 +78,17 @@ final class JournalTrail {
                         told = true;
                         if (w.path("version").asInt(0) != v) problems.add(what + ": audited ok at v" + w.path("version").asInt(0));
                     } else if (outcome.equals("unknown")) {
-                        told = true;
                         unknown++;
                         int s = find(lines, write + 1, l -> agent.equals(l.path("agent").asString(""))
                                 && l.path("event").asString("").equals("journal.settled") && id.equals(l.path("path").asString(""))
                                 && String.valueOf(v).equals(l.path("journal_version").asString("")));
-                        if (s >= 0) {
+                        if (s < 0) {
+                            told = true; // Vault stayed silent, or the service was killed, before the check
+                        } else if (lines.get(s).path("outcome").asString("").equals("ok")) {
                             settled++;
-                            if (!lines.get(s).path("outcome").asString("").equals("ok")) {
-                                problems.add(what + ": landed, but journal.settled says " + lines.get(s).path("detail").asString(""));
-                            }
+                            told = true;
+                        } else {
+                            refused.add("unknown, then settled as not landed at seq " + lines.get(s).path("seq").asString(""));
                         }
                     } else {
                         refused.add(outcome + " at seq " + w.path("seq").asString("") + " (" + w.path("error").asString("") + ")");

@@ -53,12 +53,14 @@ public final class OutsideConsumer implements AutoCloseable {
     /**
      * What the application saw: reads of a key; reads of a revoked key (the file still held it when
      * read again) and in how many episodes (a file holding one revoked key for a while is one);
-     * reads of a key the issuer never knew; and the first few revoked reads.
+     * reads of a key the issuer never knew; returns of a file to a key it held before another (a
+     * version delivered again out of order); and the first few of those reads.
      */
-    public record Figures(long reads, long revokedReads, long episodes, long unknownReads, List<String> examples) {
+    public record Figures(long reads, long revokedReads, long episodes, long unknownReads, long backward, List<String> examples) {
         @Override
         public String toString() {
-            return reads + " reads, " + revokedReads + " of a revoked key in " + episodes + " episodes"
+            return reads + " reads, " + revokedReads + " of a revoked key in " + episodes + " episodes, "
+                    + backward + " returns to an earlier key"
                     + (examples.isEmpty() ? "" : " (first: " + String.join("; ", examples) + ")");
         }
     }
@@ -98,10 +100,11 @@ public final class OutsideConsumer implements AutoCloseable {
         }
         JsonNode n = JSON.readTree(Files.readString(out));
         List<String> examples = new ArrayList<>();
-        n.path("examples").forEach(e -> examples.add(Path.of(e.path("path").asString()).getFileName() + " key "
+        n.path("examples").forEach(e -> examples.add(Path.of(e.path("path").asString()).getFileName()
+                + (e.path("backward").asBoolean(false) ? " back to key " : " key ")
                 + e.path("key").asString() + " at " + e.path("at_ms").asLong()));
         return new Figures(n.path("reads").asLong(), n.path("revoked_reads").asLong(), n.path("episodes").asLong(),
-                n.path("unknown_reads").asLong(), examples);
+                n.path("unknown_reads").asLong(), n.path("backward").asLong(), examples);
     }
 
     @Override
