@@ -170,12 +170,10 @@ public final class VaultClient implements SecretStore, AutoCloseable {
                 body.put("options", Map.of("cas", expectedVersion.getAsInt()));
             }
             Transport.Reply r = notSentOnly(v -> transport.post(v, "write", api, body, texts(data)));
-            if (r.status() == 400 && Transport.errors(r.body()).contains(CAS_MISMATCH) && r.forwarded()) {
+            if (r.status() == 400 && Transport.errors(r.body()).contains(CAS_MISMATCH)) {
                 // a standby redirected the write after its forwarding failed: the version that is
                 // in the way may be this very write, carried out through the failed forwarding
-                throw transport.failure("write", api, r, texts(data));
-            }
-            if (r.status() == 400 && Transport.errors(r.body()).contains(CAS_MISMATCH)) {
+                if (r.forwarded()) throw transport.failure("write", api, r, texts(data));
                 event.outcome(AuditEvent.Outcome.CONFLICT);
                 throw new CasConflictException(path, expectedVersion.orElse(-1), "Vault: " + CAS_MISMATCH);
             }

@@ -179,18 +179,18 @@ final class ClusterFailoverTest {
                 Path audit = logs.resolve("audit-" + host + ".jsonl");
                 long size = Files.exists(audit) ? Files.size(audit) : 0;
                 if (size <= from.get(host)) continue;
+                byte[] added = new byte[(int) (size - from.get(host))];
                 try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(audit.toFile(), "r")) {
                     f.seek(from.get(host));
-                    byte[] added = new byte[(int) (size - from.get(host))];
                     f.readFully(added);
-                    String text = new String(added, java.nio.charset.StandardCharsets.UTF_8);
-                    int end = text.lastIndexOf('\n');
-                    if (end < 0) continue;
-                    from.put(host, from.get(host) + text.substring(0, end + 1).getBytes(java.nio.charset.StandardCharsets.UTF_8).length);
-                    for (String line : text.substring(0, end).split("\n")) {
-                        if (line.contains(event) && line.contains("\"outcome\":\"ok\"")) {
-                            return host + ":" + line.replaceAll(".*\"path\":\"([^\"]*)\".*", "$1");
-                        }
+                }
+                int end = added.length - 1;
+                while (end >= 0 && added[end] != '\n') end--;
+                if (end < 0) continue; // no whole line yet
+                from.put(host, from.get(host) + end + 1);
+                for (String line : new String(added, 0, end, java.nio.charset.StandardCharsets.UTF_8).split("\n")) {
+                    if (line.contains(event) && line.contains("\"outcome\":\"ok\"")) {
+                        return host + ":" + line.replaceAll(".*\"path\":\"([^\"]*)\".*", "$1");
                     }
                 }
             }
